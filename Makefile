@@ -1,0 +1,37 @@
+# The template's own commands; `make` alone lists them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+BUILD := build
+# The folder cookiecutter makes for the default answers.
+DEMO := $(BUILD)/team-migrations
+
+.DEFAULT_GOAL := help
+.PHONY: help venv demo test lint clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(BIN)/pytest: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/pytest ## Create .venv with the template's test tools
+
+demo: venv ## Bake the default project into build/, migrate sample data on SQLite, print it
+	rm -rf $(DEMO)
+	$(BIN)/cookiecutter --no-input --output-dir $(BUILD) .
+	$(MAKE) -C $(DEMO) install
+	cd $(DEMO) && .venv/bin/python ../../scripts/demo.py
+
+test: venv ## Run the template's tests (bakes and tests generated projects)
+	$(BIN)/pytest
+
+lint: venv ## Ruff lint and format check of the template's own code
+	$(BIN)/ruff check tests scripts
+	$(BIN)/ruff format --check tests scripts
+
+clean: ## Remove .venv, build/ and caches
+	rm -rf $(VENV) $(BUILD) .pytest_cache .ruff_cache

@@ -1,0 +1,67 @@
+"""${message}
+
+Revision ID: ${up_revision}
+Revises: ${down_revision | comma,n}
+Create Date: ${create_date}
+
+Data: what this revision does to existing rows, or "none".
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+${imports if imports else ""}
+from {{ cookiecutter.package_name }}.data_migrations import (
+    execute,
+    migration_session,
+)
+
+revision: str = ${repr(up_revision)}
+down_revision: str | Sequence[str] | None = ${repr(down_revision)}
+branch_labels: str | Sequence[str] | None = ${repr(branch_labels)}
+depends_on: str | Sequence[str] | None = ${repr(depends_on)}
+
+
+class Base(DeclarativeBase):
+    """This revision's own registry, so its frozen models stay its own."""
+
+    metadata = sa.MetaData()
+
+
+# Frozen models: only the tables and columns this revision reads or writes,
+# exactly as they are at this revision. Never import the application's models:
+# they describe the latest schema, and a revision importing them breaks the day
+# a later revision renames or drops one of their columns.
+#
+# class Player(Base):
+#     __tablename__ = "players"
+#
+#     id: Mapped[int] = mapped_column(primary_key=True)
+#     name: Mapped[str] = mapped_column(sa.Unicode(200))
+#     position: Mapped[str | None] = mapped_column(sa.Unicode(200))
+
+
+def upgrade() -> None:
+    ${upgrades if upgrades else "pass"}
+    # Data, set-based (prefer this): one statement does the work inside the
+    # database, as fast for ten million rows as for ten, and `--sql` prints it.
+    # execute(
+    #     sa.update(Player).where(Player.position == "").values(position=None)
+    # )
+    #
+    # Data, row by row, only when the change needs Python. yield_per streams
+    # the rows in batches instead of loading the table into memory.
+    # with migration_session() as session:
+    #     rows = sa.select(Player).execution_options(yield_per=1000)
+    #     for player in session.scalars(rows):
+    #         player.name = player.name.strip()
+    #
+    # Offline mode (`alembic upgrade --sql`) has no database to read: execute()
+    # renders its statements, migration_session() stops with an error.
+
+
+def downgrade() -> None:
+    ${downgrades if downgrades else "pass"}
+    # Undo the data step too, or say in the docstring why it cannot be undone.

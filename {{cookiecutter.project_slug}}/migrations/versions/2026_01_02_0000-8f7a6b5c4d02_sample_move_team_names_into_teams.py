@@ -1,0 +1,101 @@
+"""Move players.team into a teams table.
+
+Revision ID: 8f7a6b5c4d02
+Revises: 5d3e0a1c2b01
+Create Date: 2026-01-02 00:00:00
+
+Data: creates one team per distinct players.team name and points each player
+at the team with exactly its former name; players without a team keep none.
+Downgrade writes each player's team name back and drops teams.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from {{ cookiecutter.package_name }}.data_migrations import (
+    exact_unicode,
+    execute,
+)
+
+revision: str = "8f7a6b5c4d02"
+down_revision: str | Sequence[str] | None = "5d3e0a1c2b01"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+class Base(DeclarativeBase):
+    """This revision's own registry, so its frozen models stay its own."""
+
+    metadata = sa.MetaData()
+
+
+# Frozen models: the tables as this revision sees them while it moves the data,
+# when players has both the old team column and the new team_id.
+class Team(Base):
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.Unicode(100))
+
+
+class Player(Base):
+    __tablename__ = "players"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team: Mapped[str | None] = mapped_column(sa.Unicode(100))
+    team_id: Mapped[int | None] = mapped_column()
+
+
+def upgrade() -> None:
+    op.create_table(
+        "teams",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", exact_unicode(100), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_teams")),
+        sa.UniqueConstraint("name", name=op.f("uq_teams_name")),
+    )
+    add_team_id()
+    execute(
+        sa.insert(Team).from_select(
+            ["name"],
+            sa.select(Player.team).where(Player.team.is_not(None)).distinct(),
+        ),
+        sa.update(Player).values(team_id=team_id_of(Player.team)),
+    )
+    with op.batch_alter_table("players") as batch_op:
+        batch_op.drop_column("team")
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("players") as batch_op:
+        batch_op.add_column(sa.Column("team", exact_unicode(100), nullable=True))
+    execute(sa.update(Player).values(team=team_name_of(Player.team_id)))
+    with op.batch_alter_table("players") as batch_op:
+        batch_op.drop_constraint(op.f("fk_players_team_id_teams"), type_="foreignkey")
+        batch_op.drop_index(op.f("ix_players_team_id"))
+        batch_op.drop_column("team_id")
+    op.drop_table("teams")
+
+
+def add_team_id() -> None:
+    # The index comes before the foreign key so MySQL uses it instead of
+    # creating one of its own that the models would not know about.
+    with op.batch_alter_table("players") as batch_op:
+        batch_op.add_column(sa.Column("team_id", sa.Integer(), nullable=True))
+        batch_op.create_index(op.f("ix_players_team_id"), ["team_id"])
+        batch_op.create_foreign_key(
+            op.f("fk_players_team_id_teams"), "teams", ["team_id"], ["id"]
+        )
+
+
+def team_id_of(name: sa.ColumnElement[str | None]) -> sa.ScalarSelect[int]:
+    """The id of the team called exactly ``name`` (NULL for no team)."""
+    return sa.select(Team.id).where(Team.name == name).scalar_subquery()
+
+
+def team_name_of(team_id: sa.ColumnElement[int | None]) -> sa.ScalarSelect[str]:
+    """The name of the team with ``team_id`` (NULL for no team)."""
+    return sa.select(Team.name).where(Team.id == team_id).scalar_subquery()

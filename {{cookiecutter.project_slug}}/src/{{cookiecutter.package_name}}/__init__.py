@@ -1,0 +1,1 @@
+"""Models and migration helpers for {{ cookiecutter.project_slug }}."""

@@ -1,0 +1,43 @@
+"""The application's models: the schema as it is at the LATEST revision.
+
+Migrations must never import this module's classes: a revision describes the
+tables as they were when it was written, and these classes keep changing.
+``migrations/env.py`` uses only ``Base.metadata``, to compare against.
+"""
+
+from sqlalchemy import {% if cookiecutter.include_sample_revisions %}ForeignKey, {% endif %}MetaData{% if cookiecutter.include_sample_revisions %}, Unicode{% endif %}
+from sqlalchemy.orm import DeclarativeBase{% if cookiecutter.include_sample_revisions %}, Mapped, mapped_column, relationship{% endif %}
+
+# Named constraints can be dropped and altered later, including in SQLite's
+# batch mode, which cannot drop a constraint without a name.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+{%- if cookiecutter.include_sample_revisions %}
+
+
+class Team(Base):
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(Unicode(100), unique=True)
+
+
+class Player(Base):
+    __tablename__ = "players"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(Unicode(200))
+    position: Mapped[str | None] = mapped_column(Unicode(200))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+
+    team: Mapped[Team | None] = relationship()
+{%- endif %}

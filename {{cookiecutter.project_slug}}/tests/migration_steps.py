@@ -1,0 +1,81 @@
+"""A small API to move a test database through the revision history.
+
+    steps = MigrationSteps(engine)
+    steps.upgrade("5d3e0a1c2b01")
+    steps.insert("players", [{"name": "Ann", "team": "Reds"}])
+    steps.upgrade("+1")
+    assert steps.rows("teams") == [{"id": 1, "name": "Reds"}]
+
+Tables are reflected from the database as they are at the current revision,
+never taken from the application's models.
+"""
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def alembic_config() -> Config:
+    config = Config(PROJECT_ROOT / "alembic.ini")
+    # Leave logging to pytest instead of alembic.ini's handlers.
+    config.attributes["configure_logger"] = False
+    return config
+
+
+def script_directory() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+class MigrationSteps:
+    """Upgrade, downgrade and read or write rows on one database."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.config = alembic_config()
+
+    def upgrade(self, revision: str = "head") -> None:
+        self._run(command.upgrade, revision)
+
+    def downgrade(self, revision: str = "-1") -> None:
+        self._run(command.downgrade, revision)
+
+    def current(self) -> set[str]:
+        if "alembic_version" not in self.table_names():
+            return set()
+        with self.engine.connect() as connection:
+            query = sa.text("SELECT version_num FROM alembic_version")
+            return set(connection.scalars(query))
+
+    def table_names(self) -> set[str]:
+        return set(sa.inspect(self.engine).get_table_names())
+
+    def table(self, name: str) -> sa.Table:
+        return sa.Table(name, sa.MetaData(), autoload_with=self.engine)
+
+    def insert(self, table: str, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            with self.engine.begin() as connection:
+                connection.execute(sa.insert(self.table(table)), rows)
+
+    def rows(self, table: str) -> list[dict[str, Any]]:
+        """Every row of ``table``, ordered by primary key, as dicts."""
+        reflected = self.table(table)
+        query = sa.select(reflected).order_by(*reflected.primary_key.columns)
+        with self.engine.connect() as connection:
+            return [dict(row) for row in connection.execute(query).mappings()]
+
+    def _run(self, step: Callable[[Config, str], None], revision: str) -> None:
+        with self.engine.connect() as connection:
+            self.config.attributes["connection"] = connection
+            try:
+                step(self.config, revision)
+                connection.commit()
+            finally:
+                del self.config.attributes["connection"]
