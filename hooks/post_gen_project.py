@@ -45,12 +45,10 @@ def remove(project: Path, patterns: list[str]) -> None:
 if __name__ == "__main__":
     # Cookiecutter renders this file first; tojson twice gives a Python string
     # literal holding JSON, whatever characters the answers contain.
-    ANSWERS = json.loads(
-        {{ {
-            "include_sample_revisions": cookiecutter.include_sample_revisions,
-            "include_docker": cookiecutter.include_docker,
-            "ci": cookiecutter.ci,
-        }|tojson|tojson }}
-    )
+    ANSWERS = json.loads({{ {
+        "include_sample_revisions": cookiecutter.include_sample_revisions,
+        "include_docker": cookiecutter.include_docker,
+        "ci": cookiecutter.ci,
+    }|tojson|tojson }})  # noqa: E501  # fmt: skip
     remove(Path.cwd(), unwanted(ANSWERS))
     sys.exit(0)

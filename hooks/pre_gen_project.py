@@ -35,8 +35,7 @@ def slug_error(slug: str) -> str | None:
 def package_error(package: str) -> str | None:
     if len(package) > MAX_LENGTH:
         return (
-            f"package_name is {len(package)} characters long: "
-            f"keep it to {MAX_LENGTH}."
+            f"package_name is {len(package)} characters long: keep it to {MAX_LENGTH}."
         )
     if not PACKAGE.match(package):
         return (
@@ -75,10 +74,8 @@ def main(answers: dict[str, str]) -> int:
 if __name__ == "__main__":
     # Cookiecutter renders this file first; tojson twice gives a Python string
     # literal holding JSON, whatever characters the answers contain.
-    ANSWERS = json.loads(
-        {{ {
-            "project_slug": cookiecutter.project_slug,
-            "package_name": cookiecutter.package_name,
-        }|tojson|tojson }}
-    )
+    ANSWERS = json.loads({{ {
+        "project_slug": cookiecutter.project_slug,
+        "package_name": cookiecutter.package_name,
+    }|tojson|tojson }})  # noqa: E501  # fmt: skip
     sys.exit(main(ANSWERS))

@@ -1,6 +1,7 @@
 """Bad answers stop generation with one ERROR line; the hooks' own logic."""
 
 import importlib.util
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -9,7 +10,7 @@ from cookiecutter.environment import StrictEnvironment
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
 
-from .baking import TEMPLATE
+from .baking import TEMPLATE, run
 
 
 @pytest.mark.parametrize(
@@ -41,11 +42,18 @@ def test_bad_answers_stop_generation_with_one_error_line(
     assert len(errors) == 1 and message in errors[0], errors
 
 
-def render_hook(name: str, context: dict[str, object]) -> ModuleType:
-    """Render a hook as cookiecutter does and import it without running main."""
-    environment = StrictEnvironment(context={"cookiecutter": context})
+def render_source(name: str, context: dict[str, object]) -> str:
+    """A hook's code as cookiecutter renders it before running it."""
+    environment = StrictEnvironment(
+        context={"cookiecutter": context}, keep_trailing_newline=True
+    )
     source = (TEMPLATE / "hooks" / name).read_text()
-    code = environment.from_string(source).render(cookiecutter=context)
+    return environment.from_string(source).render(cookiecutter=context)
+
+
+def render_hook(name: str, context: dict[str, object]) -> ModuleType:
+    """Render a hook and import it without running its main block."""
+    code = render_source(name, context)
     spec = importlib.util.spec_from_loader(name.removesuffix(".py"), loader=None)
     module = importlib.util.module_from_spec(spec)
     exec(compile(code, name, "exec"), module.__dict__)
@@ -84,3 +92,20 @@ def test_post_gen_removes_only_unselected_files_and_is_idempotent(
     assert Path("migrations/versions/2026-b_mine.py") in after_once
     for gone in ["docker-compose.yml", ".github", "tests/test_sample_teams.py"]:
         assert Path(gone) not in after_once
+
+
+@pytest.mark.parametrize("name", ["pre_gen_project.py", "post_gen_project.py"])
+def test_rendered_hooks_are_ruff_clean(tmp_path: Path, name: str) -> None:
+    """The hooks are Jinja templates, so ruff can only check them once rendered."""
+    context = {
+        "project_slug": 'a"b\\c',
+        "package_name": "pkg",
+        "include_sample_revisions": True,
+        "include_docker": False,
+        "ci": "none",
+    }
+    (tmp_path / name).write_text(render_source(name, context))
+    (tmp_path / "pyproject.toml").write_text((TEMPLATE / "pyproject.toml").read_text())
+    ruff = [sys.executable, "-m", "ruff"]
+    run([*ruff, "check", "--no-cache", name], cwd=tmp_path)
+    run([*ruff, "format", "--check", "--no-cache", name], cwd=tmp_path)
