@@ -17,11 +17,21 @@ from alembic.util import CommandError
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
-from {{ cookiecutter.package_name }}.database import database_url, migration_engine, safe
-from {{ cookiecutter.package_name }}.errors import one_line, one_line_failures
+from {{ cookiecutter.package_name }}.database import (
+    database_url,
+    migration_engine,
+    safe,
+)
+from {{ cookiecutter.package_name }}.errors import (
+    one_line,
+    one_line_failures,
+)
 from {{ cookiecutter.package_name }}.locking import migration_lock
 from {{ cookiecutter.package_name }}.models import Base
-from {{ cookiecutter.package_name }}.sqlite import check_foreign_keys, make_transactional
+from {{ cookiecutter.package_name }}.sqlite import (
+    check_foreign_keys,
+    make_transactional,
+)
 from {{ cookiecutter.package_name }}.timeouts import timeout_statements
 
 config = context.config
