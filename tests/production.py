@@ -54,11 +54,13 @@ def fresh_database(backend: str, directory: Path) -> Iterator[str]:
         admin.dispose()
 
 
-def start_alembic(project: Path, url: str, *arguments: str, **env: str):
+def start_alembic(
+    project: Path, url: str, *arguments: str, cwd: Path | None = None, **env: str
+):
     """Start the project's alembic on ``url``, as a deploy script would."""
     return subprocess.Popen(
         [str(project / ".venv/bin/alembic"), *arguments],
-        cwd=project,
+        cwd=cwd or project,
         env={**os.environ, "DATABASE_URL": url, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -72,10 +74,10 @@ def finish(process: subprocess.Popen) -> subprocess.CompletedProcess[str]:
 
 
 def alembic(
-    project: Path, url: str, *arguments: str, **env: str
+    project: Path, url: str, *arguments: str, cwd: Path | None = None, **env: str
 ) -> subprocess.CompletedProcess[str]:
     """Run the project's alembic on ``url``, whatever its exit code."""
-    return finish(start_alembic(project, url, *arguments, **env))
+    return finish(start_alembic(project, url, *arguments, cwd=cwd, **env))
 
 
 def succeeded(result: subprocess.CompletedProcess[str]) -> str:

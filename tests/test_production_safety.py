@@ -5,11 +5,14 @@ database, and checks the database afterwards.
 """
 
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from .baking import bake
 from .production import (
     HEAD,
     alembic,
@@ -53,6 +56,22 @@ with create_engine(sys.argv[1]).connect() as connection, migration_lock(connecti
     print("held", flush=True)
     time.sleep(120)
 """
+
+
+@contextmanager
+def migration_lock_held(project: Path, url: str) -> Iterator[None]:
+    """Another process holds the project's migration lock on ``url``."""
+    holder = subprocess.Popen(
+        [str(project / ".venv/bin/python"), "-c", HOLD_MIGRATION_LOCK, url],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 @pytest.fixture(scope="module")
@@ -99,22 +118,32 @@ def test_concurrent_upgrades_apply_each_revision_once(project, backend, tmp_path
 
 @pytest.mark.parametrize("backend", ["postgresql", "mysql"])
 def test_waiting_for_the_lock_gives_up_with_one_line(project, backend, tmp_path):
-    with fresh_database(backend, tmp_path) as url:
-        holder = subprocess.Popen(
-            [str(project / ".venv/bin/python"), "-c", HOLD_MIGRATION_LOCK, url],
-            stdout=subprocess.PIPE,
-            text=True,
+    with fresh_database(backend, tmp_path) as url, migration_lock_held(project, url):
+        result = alembic(project, url, "upgrade", "head", MIGRATION_LOCK_WAIT="1")
+        line = failure_line(result)
+        assert "holds the migration lock after 1s" in line
+        assert "MIGRATION_LOCK_WAIT" in line
+        assert "alembic_version" not in table_names(url)
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mysql"])
+def test_another_project_on_the_same_database_is_not_blocked(
+    project, backend, tmp_path, cookies_session
+):
+    other = bake(cookies_session, project_name="Other Project")
+    with fresh_database(backend, tmp_path) as url, migration_lock_held(project, url):
+        # The installed environment runs the other project's code, from `other`.
+        result = alembic(
+            project,
+            url,
+            "upgrade",
+            "head",
+            cwd=other,
+            PYTHONPATH=str(other / "src"),
+            MIGRATION_LOCK_WAIT="1",
         )
-        try:
-            assert holder.stdout.readline().strip() == "held"
-            result = alembic(project, url, "upgrade", "head", MIGRATION_LOCK_WAIT="1")
-            line = failure_line(result)
-            assert "holds the migration lock after 1s" in line
-            assert "MIGRATION_LOCK_WAIT" in line
-            assert "alembic_version" not in table_names(url)
-        finally:
-            holder.kill()
-            holder.wait()
+        succeeded(result)
+        assert version(url) == [HEAD]
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
