@@ -17,6 +17,7 @@ from pathlib import Path
 from alembic import command, context, op
 from alembic.config import Config
 from alembic.script import Script, ScriptDirectory
+from alembic.util import CommandError
 
 # Offline mode only needs the dialect: nothing ever connects to this.
 LINT_URL = "postgresql+psycopg://lint@localhost/lint"
@@ -42,21 +43,32 @@ def main() -> int:
         return 0
     with tempfile.TemporaryDirectory() as directory:
         files = [render(config, revision, Path(directory)) for revision in revisions]
+        rendered = [str(path) for path in files if path is not None]
+        if not rendered:
+            return 0
         squawk = Path(sysconfig.get_path("scripts")) / "squawk"
-        return subprocess.run([str(squawk), *map(str, files)], check=False).returncode
+        return subprocess.run([str(squawk), *rendered], check=False).returncode
 
 
-def render(config: Config, revision: Script, directory: Path) -> Path:
-    """Write the SQL of this one revision's upgrade to a file named after it."""
+def render(config: Config, revision: Script, directory: Path) -> Path | None:
+    """Write the SQL of this one revision's upgrade to a file named after it.
+
+    A revision that cannot render offline (its data step loads rows through a
+    Session) is reported and left out: squawk only reads SQL.
+    """
     down = revision.down_revision
     if isinstance(down, tuple):
         # A merge: starting from its first parent lints the other branches too.
         down = down[0]
     target = f"{down}:{revision.revision}" if down else revision.revision
     path = directory / f"{Path(revision.path).stem}.sql"
-    with path.open("w") as output:
-        config.output_buffer = output
-        command.upgrade(config, target, sql=True)
+    try:
+        with path.open("w") as output:
+            config.output_buffer = output
+            command.upgrade(config, target, sql=True)
+    except CommandError as error:
+        print(f"not linted: {Path(revision.path).name}: {error}", file=sys.stderr)
+        return None
     return path
 
 
