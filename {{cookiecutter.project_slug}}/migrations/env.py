@@ -3,17 +3,36 @@
 What we add to ``alembic init``'s version: the URL comes from DATABASE_URL
 (see ``database.py``), SQLite gets batch mode, and a connection handed in by
 the tests through ``config.attributes["connection"]`` is used as it is.
+
+For real runs (README: "Running migrations in production"): one run at a time
+per database (``locking.py``), PostgreSQL timeouts (``timeouts.py``), SQLite
+revisions that roll back as a whole with foreign keys checked (``sqlite.py``),
+and a failed revision reported as one line naming it (``errors.py``).
 """
 
 from logging.config import fileConfig
 
 from alembic import context
 from alembic.util import CommandError
-from sqlalchemy import Connection, Engine, create_engine, pool
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
-from {{ cookiecutter.package_name }}.database import database_url, safe
+from {{ cookiecutter.package_name }}.database import (
+    database_url,
+    migration_engine,
+    safe,
+)
+from {{ cookiecutter.package_name }}.errors import (
+    one_line,
+    one_line_failures,
+)
+from {{ cookiecutter.package_name }}.locking import migration_lock
 from {{ cookiecutter.package_name }}.models import Base
+from {{ cookiecutter.package_name }}.sqlite import (
+    check_foreign_keys,
+    make_transactional,
+)
+from {{ cookiecutter.package_name }}.timeouts import timeout_statements
 
 config = context.config
 
@@ -37,6 +56,10 @@ def run_migrations_offline() -> None:
         render_as_batch=url.get_backend_name() == "sqlite",
     )
     with context.begin_transaction():
+        if url.get_backend_name() == "postgresql":
+            # The reviewed SQL sets the same timeouts as an online run.
+            for statement in timeout_statements():
+                context.execute(statement)
         context.run_migrations()
 
 
@@ -46,12 +69,14 @@ def run_migrations_online() -> None:
     if connection is not None:
         run_migrations(connection)
         return
-    url = database_url()
     # The URL goes to the engine directly: passing it through
     # config.set_main_option would break on a "%" in the password.
-    engine = create_engine(url, poolclass=pool.NullPool)
+    engine = migration_engine(database_url())
+    if engine.dialect.name == "sqlite":
+        make_transactional(engine)
     try:
-        with connect(engine) as connection:
+        with connect(engine) as connection, migration_lock(connection):
+            set_timeouts(connection)
             run_migrations(connection)
     finally:
         engine.dispose()
@@ -64,9 +89,21 @@ def run_migrations(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         # One transaction per revision: a failure keeps the revisions before it.
         transaction_per_migration=True,
+        # Runs inside each revision's transaction, before it commits.
+        on_version_apply=check_foreign_keys,
     )
-    with context.begin_transaction():
+    with context.begin_transaction(), one_line_failures(connection.dialect.name):
         context.run_migrations()
+
+
+def set_timeouts(connection: Connection) -> None:
+    """PostgreSQL: give up on a busy table instead of blocking it (timeouts.py)."""
+    if connection.dialect.name != "postgresql":
+        return
+    for statement in timeout_statements():
+        connection.exec_driver_sql(statement)
+    # Alembic never commits what ran before context.configure(): commit it.
+    connection.commit()
 
 
 def connect(engine: Engine) -> Connection:
@@ -78,10 +115,6 @@ def connect(engine: Engine) -> Connection:
             f"cannot connect to {safe(engine.url)}: {one_line(error.orig)}. "
             "Check that the server is running and DATABASE_URL is right."
         ) from None
-
-
-def one_line(error: BaseException) -> str:
-    return " ".join(str(error).split())
 
 
 if context.is_offline_mode():

@@ -1,0 +1,149 @@
+"""Helpers for tests that run a baked project's alembic as production would."""
+
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from .baking import bake, run
+
+URL_VARIABLES = {"postgresql": "TEST_POSTGRES_URL", "mysql": "TEST_MYSQL_URL"}
+HEAD = "8f7a6b5c4d02"
+_installed: list[Path] = []
+
+
+def installed_project(cookies_session) -> Path:
+    """The default project, baked and installed once for the whole session."""
+    if not _installed:
+        project = bake(cookies_session)
+        run(["make", "install"], cwd=project)
+        _installed.append(project)
+    return _installed[0]
+
+
+@contextmanager
+def fresh_database(backend: str, directory: Path) -> Iterator[str]:
+    """The URL of a new database with a unique name, dropped afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite:///{directory / 'production.sqlite3'}"
+        return
+    variable = URL_VARIABLES[backend]
+    raw = os.environ.get(variable)
+    if not raw:
+        required = os.environ.get("REQUIRE_TEST_BACKENDS", "").split(",")
+        (pytest.fail if backend in required else pytest.skip)(f"set {variable}")
+    server = sa.make_url(raw)
+    name = f"test_production_{uuid.uuid4().hex[:12]}"
+    quoted = f'"{name}"' if backend == "postgresql" else f"`{name}`"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {quoted}")
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        drop = f"DROP DATABASE IF EXISTS {quoted}"
+        with admin.connect() as connection:
+            connection.exec_driver_sql(
+                drop + (" WITH (FORCE)" if backend == "postgresql" else "")
+            )
+        admin.dispose()
+
+
+def start_alembic(
+    project: Path, url: str, *arguments: str, cwd: Path | None = None, **env: str
+):
+    """Start the project's alembic on ``url``, as a deploy script would."""
+    return subprocess.Popen(
+        [str(project / ".venv/bin/alembic"), *arguments],
+        cwd=cwd or project,
+        env={**os.environ, "DATABASE_URL": url, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(process: subprocess.Popen) -> subprocess.CompletedProcess[str]:
+    stdout, stderr = process.communicate(timeout=120)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def alembic(
+    project: Path, url: str, *arguments: str, cwd: Path | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run the project's alembic on ``url``, whatever its exit code."""
+    return finish(start_alembic(project, url, *arguments, cwd=cwd, **env))
+
+
+def succeeded(result: subprocess.CompletedProcess[str]) -> str:
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    return output
+
+
+def failure_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The one line a failed command printed, besides alembic's INFO lines."""
+    assert result.returncode != 0, result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output, output
+    lines = [line for line in output.splitlines() if not line.startswith("INFO ")]
+    assert len(lines) == 1, output
+    assert lines[0].startswith("FAILED: "), output
+    return lines[0]
+
+
+@contextmanager
+def extra_revision(
+    project: Path, revision: str, down: str | None, body: str
+) -> Iterator[None]:
+    """Add a revision on top of ``down`` for the duration of a test."""
+    path = project / f"migrations/versions/2099_01_01_0000-{revision}_extra.py"
+    path.write_text(
+        f'"""Test revision {revision}."""\n\n'
+        "import sqlalchemy as sa\nfrom alembic import op\n\n"
+        f"revision = {revision!r}\ndown_revision = {down!r}\n"
+        "branch_labels = None\ndepends_on = None\n\n\n"
+        f"def upgrade() -> None:\n{body}\n\n"
+        "def downgrade() -> None:\n    pass\n"
+    )
+    try:
+        yield
+    finally:
+        path.unlink()
+
+
+def rows(url: str, query: str) -> list[tuple]:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.exec_driver_sql(query)]
+    finally:
+        engine.dispose()
+
+
+def version(url: str) -> list[str]:
+    """The revisions in alembic_version: one, unless the history branches."""
+    return [row[0] for row in rows(url, "SELECT version_num FROM alembic_version")]
+
+
+def execute(url: str, *statements: str) -> None:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as connection:
+            for statement in statements:
+                connection.exec_driver_sql(statement)
+    finally:
+        engine.dispose()
+
+
+def table_names(url: str) -> set[str]:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()

@@ -1,0 +1,118 @@
+"""One migration run at a time per database, so every replica may run migrate.
+
+Two deploys that start together both run ``alembic upgrade head``. Each takes
+this lock before Alembic reads the database's revision and releases it when
+done, so the second one waits, then finds the database at head and does
+nothing. Without it the second run applies the same revisions again and fails.
+
+- PostgreSQL: a session-level advisory lock. The transaction-level kind
+  (``pg_advisory_xact_lock``) would be released at the first revision's commit.
+  Advisory locks belong to one database, so the key only names the project.
+- MySQL/MariaDB: ``GET_LOCK``, held by the session. Its names are server-wide,
+  so the name holds the database's name too.
+- SQLite: no lock here. It is a local file that one process migrates; SQLite's
+  own file lock makes a second writer wait, then fail with "database is locked".
+
+MIGRATION_LOCK_WAIT (seconds, default 300) is how long a run waits for another.
+"""
+
+import hashlib
+import os
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+
+from alembic.util import CommandError
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import OperationalError
+
+LOCK_NAME = "{{ cookiecutter.package_name }}.migrations"
+WAIT_VARIABLE = "MIGRATION_LOCK_WAIT"
+DEFAULT_WAIT_SECONDS = 300
+# MySQL refuses longer GET_LOCK names.
+MYSQL_NAME_LIMIT = 64
+
+
+def migration_lock(connection: Connection) -> AbstractContextManager[None]:
+    """Hold this project's migration lock on the database while the block runs."""
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        return _postgresql_lock(connection, wait_seconds())
+    if dialect in ("mysql", "mariadb"):
+        return _mysql_lock(connection, wait_seconds())
+    return nullcontext()
+
+
+def wait_seconds() -> int:
+    raw = os.environ.get(WAIT_VARIABLE, "").strip()
+    if not raw:
+        return DEFAULT_WAIT_SECONDS
+    if not raw.isdigit() or int(raw) == 0:
+        raise CommandError(
+            f"{WAIT_VARIABLE}={raw!r} is not a number of seconds: "
+            f"set it to a whole number above 0, e.g. {WAIT_VARIABLE}=600."
+        )
+    return int(raw)
+
+
+def postgresql_key() -> int:
+    """The advisory lock key: a signed 64-bit number derived from the project."""
+    digest = hashlib.sha256(LOCK_NAME.encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def mysql_name(database: str) -> str:
+    name = f"{LOCK_NAME}:{database}"
+    if len(name) <= MYSQL_NAME_LIMIT:
+        return name
+    return hashlib.sha256(name.encode()).hexdigest()[:MYSQL_NAME_LIMIT]
+
+
+@contextmanager
+def _postgresql_lock(connection: Connection, wait: int) -> Iterator[None]:
+    key = {"key": postgresql_key()}
+    # lock_timeout also bounds the wait for an advisory lock.
+    wait_for = text("SELECT set_config('lock_timeout', :wait, false)")
+    connection.execute(wait_for, {"wait": f"{wait}s"})
+    try:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), key)
+    except OperationalError as error:
+        if getattr(error.orig, "sqlstate", None) != "55P03":  # lock_not_available
+            raise
+        raise _still_locked(wait) from None
+    # Alembic never commits what ran before context.configure(): commit it,
+    # or the whole upgrade would be rolled back with it.
+    connection.commit()
+    try:
+        yield
+    finally:
+        _release(connection, "SELECT pg_advisory_unlock(:key)", key)
+
+
+@contextmanager
+def _mysql_lock(connection: Connection, wait: int) -> Iterator[None]:
+    name = {"name": mysql_name(connection.scalar(text("SELECT DATABASE()")))}
+    get_lock = text("SELECT GET_LOCK(:name, :wait)")
+    acquired = connection.scalar(get_lock, {**name, "wait": wait})
+    connection.commit()
+    if acquired != 1:
+        raise _still_locked(wait)
+    try:
+        yield
+    finally:
+        _release(connection, "SELECT RELEASE_LOCK(:name)", name)
+
+
+def _release(connection: Connection, statement: str, parameters: dict) -> None:
+    # A connection that broke has lost its session, and the lock with it.
+    if connection.invalidated:
+        return
+    connection.rollback()
+    connection.execute(text(statement), parameters)
+    connection.commit()
+
+
+def _still_locked(wait: int) -> CommandError:
+    return CommandError(
+        f"another migration run still holds the migration lock after {wait}s: "
+        f"let it finish and run again, or wait longer with {WAIT_VARIABLE}=<seconds>."
+    )
