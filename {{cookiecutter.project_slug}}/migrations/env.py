@@ -12,6 +12,7 @@ from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, create_engine, pool
 from sqlalchemy.exc import OperationalError
 
+from {{ cookiecutter.package_name }} import frozen_models
 from {{ cookiecutter.package_name }}.database import database_url, safe
 from {{ cookiecutter.package_name }}.models import Base
 
@@ -84,7 +85,22 @@ def one_line(error: BaseException) -> str:
     return " ".join(str(error).split())
 
 
+def write_frozen_models() -> None:
+    """`alembic revision -x tables=a,b`: frozen models for script.py.mako.
+
+    They come from the migrations alone, upgraded on a scratch SQLite database
+    (see frozen_models.py); writing a revision opens no database of yours.
+    """
+    tables = frozen_models.requested_tables(context.get_x_argument(as_dictionary=True))
+    template_args = frozen_models.template_args(config, tables)
+    # A dialect name is all configure() needs to pass them on: nothing connects.
+    with frozen_models.quiet_alembic_log():
+        context.configure(dialect_name="sqlite", template_args=template_args)
+
+
 if context.is_offline_mode():
     run_migrations_offline()
+elif frozen_models.writing_a_revision(config):
+    write_frozen_models()
 else:
     run_migrations_online()
