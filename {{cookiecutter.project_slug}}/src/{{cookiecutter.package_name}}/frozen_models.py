@@ -47,8 +47,10 @@ def writing_a_revision(config: Config) -> bool:
 
 
 def requested_tables(x_arguments: Mapping[str, str]) -> list[str]:
-    """The names in ``-x tables=players,teams`` (commas or spaces)."""
-    return [name for name in re.split(r"[,\s]+", x_arguments.get("tables", "")) if name]
+    """The names in ``-x tables=players,teams`` (or spaces, without commas)."""
+    raw = x_arguments.get("tables", "")
+    names = raw.split("," if "," in raw else None)
+    return [name.strip() for name in names if name.strip()]
 
 
 def template_args(config: Config, tables: Sequence[str]) -> dict[str, str]:
