@@ -257,8 +257,9 @@ def test_autogenerate_still_compares_with_the_database(project: Path) -> None:
         run(["make", "autorevision", "m=add coach"], cwd=project, env=env)
         revision = new_revision(project, "add_coach")
         assert 'sa.Column("coach"' in revision.read_text()
-        revision.unlink()
     finally:
+        for path in project.glob("migrations/versions/*_add_coach.py"):
+            path.unlink()
         (project / "local.sqlite3").unlink(missing_ok=True)
 
 
@@ -352,3 +353,53 @@ def test_tables_of_every_kind_render_clean_and_exact(project: Path) -> None:
     finally:
         for path in [kinds, test_file, *project.glob("migrations/versions/*_kinds.py")]:
             path.unlink(missing_ok=True)
+
+
+def write_revision(project: Path, revision: str, down: str, upgrade: str) -> Path:
+    """A minimal hand-written revision whose upgrade() runs ``upgrade``."""
+    path = project / f"migrations/versions/2026_01_03_0000-{revision}_by_hand.py"
+    path.write_text(
+        f'"""By hand."""\n\nfrom alembic import op\n\nrevision = "{revision}"\n'
+        f'down_revision = "{down}"\nbranch_labels = None\ndepends_on = None\n\n\n'
+        f"def upgrade() -> None:\n    {upgrade}\n\n\n"
+        "def downgrade() -> None:\n    pass\n"
+    )
+    return path
+
+
+def test_merge_opens_no_database(project: Path) -> None:
+    branch = write_revision(project, "b4a2c0000001", "5d3e0a1c2b01", "pass")
+    try:
+        run(
+            [".venv/bin/alembic", "merge", "heads", "-m", "join heads"],
+            cwd=project,
+            env=UNREACHABLE,
+        )
+        assert_ruff_clean(project, new_revision(project, "join_heads"))
+    finally:
+        for path in [branch, *project.glob("migrations/versions/*_join_heads.py")]:
+            path.unlink()
+
+
+def test_history_sqlite_cannot_run_is_one_line(project: Path) -> None:
+    server_only = write_revision(
+        project, "c17e00000001", PREVIOUS_HEAD, 'op.execute("CREATE EXTENSION citext")'
+    )
+    try:
+        result = subprocess.run(
+            [".venv/bin/alembic", "-x", "tables=players", "revision", "-m", "x"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        server_only.unlink()
+    assert result.returncode != 0
+    [line] = result.stdout.strip().splitlines()
+    assert line.startswith(
+        "FAILED: cannot compute the tables at head: a revision failed on the "
+        'scratch SQLite database ((sqlite3.OperationalError) near "EXTENSION"'
+    )
+    assert line.endswith("write the frozen models by hand.")
+    assert "Traceback" not in result.stderr
+    assert not list(project.glob("migrations/versions/*_x.py"))

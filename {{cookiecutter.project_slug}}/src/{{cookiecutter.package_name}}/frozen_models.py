@@ -38,12 +38,16 @@ RESERVED_ATTRIBUTES = frozenset({"metadata", "registry"})
 
 
 def writing_a_revision(config: Config) -> bool:
-    """True while ``alembic revision`` without --autogenerate runs env.py.
+    """True while ``alembic revision`` (not --autogenerate) or ``merge`` runs env.py.
 
     alembic.ini sets revision_environment so that ``-x tables=...`` reaches
-    env.py; that run only fills the scaffold and must not open a database.
+    env.py; these runs only fill script.py.mako and must not open a database.
     """
-    return getattr(config.cmd_opts, "autogenerate", None) is False
+    options = config.cmd_opts
+    command_function = getattr(options, "cmd", (None,))[0]
+    return getattr(command_function, "__name__", None) in {"revision", "merge"} and (
+        not getattr(options, "autogenerate", False)
+    )
 
 
 def requested_tables(x_arguments: Mapping[str, str]) -> list[str]:
@@ -89,8 +93,8 @@ def tables_at_head(config: Config) -> sa.MetaData:
                 command.upgrade(scratch, "heads")
             except Exception as error:  # any failure of any revision
                 raise CommandError(
-                    "cannot compute the tables at head: upgrading a scratch SQLite "
-                    f"database failed ({' '.join(str(error).split())}); "
+                    "cannot compute the tables at head: a revision failed on the "
+                    f"scratch SQLite database ({' '.join(str(error).split())}); "
                     "write the frozen models by hand."
                 ) from None
             metadata = sa.MetaData()
