@@ -17,6 +17,7 @@ from alembic.util import CommandError
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
+from {{ cookiecutter.package_name }} import frozen_models
 from {{ cookiecutter.package_name }}.database import (
     database_url,
     migration_engine,
@@ -117,7 +118,22 @@ def connect(engine: Engine) -> Connection:
         ) from None
 
 
+def write_frozen_models() -> None:
+    """`alembic revision -x tables=a,b`: frozen models for script.py.mako.
+
+    They come from the migrations alone, upgraded on a scratch SQLite database
+    (see frozen_models.py); writing a revision opens no database of yours.
+    """
+    tables = frozen_models.requested_tables(context.get_x_argument(as_dictionary=True))
+    template_args = frozen_models.template_args(config, tables)
+    # A dialect name is all configure() needs to pass them on: nothing connects.
+    with frozen_models.quiet_alembic_log():
+        context.configure(dialect_name="sqlite", template_args=template_args)
+
+
 if context.is_offline_mode():
     run_migrations_offline()
+elif frozen_models.writing_a_revision(config):
+    write_frozen_models()
 else:
     run_migrations_online()

@@ -7,7 +7,7 @@ Create Date: ${create_date}
 Data: what this revision does to existing rows, or "none".
 """
 
-from collections.abc import Sequence
+${frozen_imports if frozen_imports else ""}from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -34,6 +34,12 @@ class Base(DeclarativeBase):
 # exactly as they are at this revision. Never import the application's models:
 # they describe the latest schema, and a revision importing them breaks the day
 # a later revision renames or drops one of their columns.
+% if frozen_models:
+# Written by `make revision tables="..."` from the migrations up to the
+# previous head; delete the columns and tables this revision does not use.
+${frozen_models}
+% else:
+# `make revision m="..." tables="players teams"` writes them for you.
 #
 # class Player(Base):
 #     __tablename__ = "players"
@@ -41,6 +47,7 @@ class Base(DeclarativeBase):
 #     id: Mapped[int] = mapped_column(primary_key=True)
 #     name: Mapped[str] = mapped_column(sa.Unicode(200))
 #     position: Mapped[str | None] = mapped_column(sa.Unicode(200))
+% endif
 
 
 def upgrade() -> None:
