@@ -105,9 +105,12 @@ def tables_at_head(config: Config) -> sa.MetaData:
             try:
                 command.upgrade(scratch, "heads")
             except Exception as error:  # any failure of any revision
+                # env.py reports a failed revision with advice about the real
+                # database; what went wrong on the scratch one is the cause.
+                cause = error.__cause__ or error
                 raise CommandError(
                     "cannot compute the tables at head: a revision failed on the "
-                    f"scratch SQLite database ({' '.join(str(error).split())}); "
+                    f"scratch SQLite database ({' '.join(str(cause).split())}); "
                     "write the frozen models by hand."
                 ) from None
             metadata = sa.MetaData()
