@@ -90,7 +90,13 @@ def update_in_batches(
                 if (values := change(row)) is not None
             ]
             if changes:
-                session.execute(sa.update(model), changes)
+                # ORM bulk UPDATE by primary key: one executemany per page.
+                # No objects are loaded, so there is nothing to synchronize.
+                session.execute(
+                    sa.update(model),
+                    changes,
+                    execution_options={"synchronize_session": False},
+                )
             progress.advance(len(page))
         progress.finish()
     return progress.done
