@@ -188,10 +188,13 @@ def bench_backend(target, project: Path, args: argparse.Namespace) -> list[Resul
 
 def run(project: Path, args: argparse.Namespace) -> list[Result]:
     results: list[Result] = []
-    with tempfile.TemporaryDirectory(prefix="bench-data-migration-") as directory:
-        results += bench_backend(SqliteFiles(Path(directory)), project, args)
+    if "sqlite" in args.backends:
+        with tempfile.TemporaryDirectory(prefix="bench-data-migration-") as tmp:
+            results += bench_backend(SqliteFiles(Path(tmp)), project, args)
     for name, variable in SERVERS.items():
         url = os.environ.get(variable, "").strip()
+        if name not in args.backends:
+            continue
         if not url:
             print(f"{name}: skipped, set {variable} to bench it", file=sys.stderr)
             continue
@@ -236,6 +239,12 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--teams", type=int, default=1_000)
     parser.add_argument("--no-per-row", dest="per_row", action="store_false")
+    parser.add_argument(
+        "--backends",
+        type=lambda text: set(text.split(",")),
+        default={"sqlite", *SERVERS},
+        help="comma-separated, from sqlite,postgresql,mysql (default: all)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     try:

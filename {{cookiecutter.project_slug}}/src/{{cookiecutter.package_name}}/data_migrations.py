@@ -56,7 +56,11 @@ def execute(*statements: Executable) -> None:
         return
     with migration_session() as session:
         for statement in statements:
-            session.execute(statement)
+            # The Session holds no objects to keep in step, and its default
+            # ("auto") would fetch every changed key back with RETURNING.
+            session.execute(
+                statement, execution_options={"synchronize_session": False}
+            )
 
 
 def update_in_batches(
