@@ -30,8 +30,8 @@ test: venv ## Run the template's tests (bakes and tests generated projects)
 	$(BIN)/pytest
 
 lint: venv ## Ruff lint and format check of the template's own code
-	$(BIN)/ruff check tests scripts
-	$(BIN)/ruff format --check tests scripts
+	$(BIN)/ruff check tests scripts bench
+	$(BIN)/ruff format --check tests scripts bench
 
 bench: venv ## Data migrations at N=1000000 players (N=... to change) vs hand-written SQL
 	$(BIN)/python bench/data_migration/main.py --rows $(or $(N),1000000) $(BENCH_ARGS)

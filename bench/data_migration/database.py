@@ -68,7 +68,8 @@ class Server:
                     f"CREATE TABLE `{target}`.`{table}` LIKE `{source}`.`{table}`"
                 )
                 connection.exec_driver_sql(
-                    f"INSERT INTO `{target}`.`{table}` SELECT * FROM `{source}`.`{table}`"
+                    f"INSERT INTO `{target}`.`{table}`"
+                    f" SELECT * FROM `{source}`.`{table}`"
                 )
 
     def _drop(self, name: str) -> str:

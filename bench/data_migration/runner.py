@@ -101,9 +101,14 @@ def check_upgraded(url: str, rows: int, teams: int) -> dict[str, object]:
         found = connection.execution_options(yield_per=20_000).execute(query)
         mapped = without = wrong = 0
         for row, expected in zip_longest(found, players(rows, teams)):
-            if row is None or expected is None or tuple(row) != (
-                expected["id"],
-                expected["team"],
+            if (
+                row is None
+                or expected is None
+                or tuple(row)
+                != (
+                    expected["id"],
+                    expected["team"],
+                )
             ):
                 wrong += 1
             elif row[1] is None:

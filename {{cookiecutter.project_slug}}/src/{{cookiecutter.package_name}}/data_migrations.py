@@ -58,9 +58,7 @@ def execute(*statements: Executable) -> None:
         for statement in statements:
             # The Session holds no objects to keep in step, and its default
             # ("auto") would fetch every changed key back with RETURNING.
-            session.execute(
-                statement, execution_options={"synchronize_session": False}
-            )
+            session.execute(statement, execution_options={"synchronize_session": False})
 
 
 def update_in_batches(
