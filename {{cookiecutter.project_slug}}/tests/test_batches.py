@@ -127,3 +127,18 @@ def test_refuses_offline_mode_with_one_line() -> None:
 
     message = str(error.value)
     assert "--sql" in message and "\n" not in message
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+
+    player_id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(primary_key=True)
+
+
+def test_refuses_a_composite_primary_key_with_one_line(players: sa.Engine) -> None:
+    with pytest.raises(CommandError) as error:
+        run_in_revision(players, lambda: update_in_batches(Membership, tidy))
+
+    message = str(error.value)
+    assert "single-column primary key" in message and "\n" not in message
