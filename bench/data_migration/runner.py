@@ -256,6 +256,9 @@ def main() -> None:
         results = run(args.project.resolve(), args)
     except BenchError as error:
         sys.exit(f"bench failed: {error}")
+    except sa.exc.OperationalError as error:
+        # One line, naming the server but never its password.
+        sys.exit(f"bench failed: {' '.join(str(error.orig).split())}")
     print(table(results, args))
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=2))
