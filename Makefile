@@ -7,7 +7,7 @@ BUILD := build
 DEMO := $(BUILD)/team-migrations
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test lint clean
+.PHONY: help venv demo test lint bench clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -30,8 +30,11 @@ test: venv ## Run the template's tests (bakes and tests generated projects)
 	$(BIN)/pytest
 
 lint: venv ## Ruff lint and format check of the template's own code
-	$(BIN)/ruff check tests scripts
-	$(BIN)/ruff format --check tests scripts
+	$(BIN)/ruff check tests scripts bench
+	$(BIN)/ruff format --check tests scripts bench
+
+bench: venv ## Data migrations at N=1000000 players (N=... to change) vs hand-written SQL
+	$(BIN)/python bench/data_migration/main.py --rows $(or $(N),1000000) $(BENCH_ARGS)
 
 clean: ## Remove .venv, build/ and caches
 	rm -rf $(VENV) $(BUILD) .pytest_cache .ruff_cache

@@ -15,7 +15,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 ${imports if imports else ""}
 from {{ cookiecutter.package_name }}.data_migrations import (
     execute,
-    migration_session,
+    update_in_batches,
 )
 
 revision: str = ${repr(up_revision)}
@@ -58,15 +58,15 @@ def upgrade() -> None:
     #     sa.update(Player).where(Player.position == "").values(position=None)
     # )
     #
-    # Data, row by row, only when the change needs Python. yield_per streams
-    # the rows in batches instead of loading the table into memory.
-    # with migration_session() as session:
-    #     rows = sa.select(Player).execution_options(yield_per=1000)
-    #     for player in session.scalars(rows):
-    #         player.name = player.name.strip()
+    # Data, row by row, only when the change needs Python. update_in_batches
+    # reads the given columns in primary-key order, a page at a time, and
+    # writes each page's new values with one statement; it logs progress.
+    # update_in_batches(
+    #     Player, lambda player: {"name": player.name.strip()}, Player.name
+    # )
     #
     # Offline mode (`alembic upgrade --sql`) has no database to read: execute()
-    # renders its statements, migration_session() stops with an error.
+    # renders its statements, update_in_batches() stops with an error.
 
 
 def downgrade() -> None:

@@ -4,14 +4,24 @@ These are tools, like Alembic's ``op``: they never describe tables. Tables are
 described by the frozen models inside each revision.
 """
 
-from collections.abc import Iterator
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
-from alembic import context, op
+import sqlalchemy as sa
+from alembic import op
 from alembic.util import CommandError
 from sqlalchemy import Unicode
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql import Executable
+
+# A child of Alembic's logger, so progress shows wherever "Running upgrade" does.
+log = logging.getLogger("alembic.data_migrations")
+
+# How often update_in_batches reports progress on a long walk.
+PROGRESS_EVERY_SECONDS = 10.0
 
 
 @contextmanager
@@ -22,7 +32,7 @@ def migration_session() -> Iterator[Session]:
     if it fails), so never call ``session.commit()`` here. Pending changes are
     flushed when the block ends.
     """
-    if context.is_offline_mode():
+    if offline():
         raise CommandError(
             "this revision loads rows through a Session, which --sql cannot render: "
             "run it against a database, or write its data step as set-based "
@@ -40,13 +50,124 @@ def execute(*statements: Executable) -> None:
     the database, so they take the same time and memory for ten rows or ten
     million, and they can be printed for review in offline mode.
     """
-    if context.is_offline_mode():
+    if offline():
         for statement in statements:
             op.execute(statement)
         return
     with migration_session() as session:
         for statement in statements:
-            session.execute(statement)
+            # The Session holds no objects to keep in step, and its default
+            # ("auto") would fetch every changed key back with RETURNING.
+            session.execute(statement, execution_options={"synchronize_session": False})
+
+
+def update_in_batches(
+    model: type[Any],
+    change: Callable[[sa.Row[Any]], Mapping[str, Any] | None],
+    *columns: InstrumentedAttribute[Any],
+    batch_size: int = 10_000,
+) -> int:
+    """Call ``change`` on every row of ``model`` and write back what it returns.
+
+    For changes that need Python per row. ``change`` gets a row holding the
+    primary key and ``columns`` and returns the new values for that row, or
+    None to leave it alone. Rows are read in primary-key order, one page of
+    ``batch_size`` at a time (keyset paging, so every page is an index range
+    scan), and each page's changes are written with one executemany. Memory
+    holds one page, whatever the size of the table. Returns the rows visited.
+    """
+    if offline():
+        raise CommandError(
+            f"update_in_batches({model.__name__}) reads rows, which --sql cannot "
+            "render: run this revision against a database."
+        )
+    key = primary_key(model)
+    with migration_session() as session:
+        total = session.scalar(sa.select(sa.func.count()).select_from(model)) or 0
+        progress = Progress(model.__tablename__, total)
+        for page in pages(session, key, columns, batch_size):
+            changes = [
+                {key.key: row[0], **values}
+                for row in page
+                if (values := change(row)) is not None
+            ]
+            if changes:
+                # ORM bulk UPDATE by primary key: one executemany per page.
+                # No objects are loaded, so there is nothing to synchronize.
+                session.execute(
+                    sa.update(model),
+                    changes,
+                    execution_options={"synchronize_session": False},
+                )
+            progress.advance(len(page))
+        progress.finish()
+    return progress.done
+
+
+def primary_key(model: type[Any]) -> InstrumentedAttribute[Any]:
+    mapper = sa.inspect(model)
+    if len(mapper.primary_key) != 1:
+        raise CommandError(
+            f"update_in_batches needs a single-column primary key; "
+            f"{model.__name__} has {len(mapper.primary_key)}."
+        )
+    return getattr(model, mapper.get_property_by_column(mapper.primary_key[0]).key)
+
+
+def pages(
+    session: Session,
+    key: InstrumentedAttribute[Any],
+    columns: Sequence[InstrumentedAttribute[Any]],
+    size: int,
+) -> Iterator[Sequence[sa.Row[Any]]]:
+    """Pages of rows in ``key`` order, each starting after the last one seen.
+
+    Each page is fetched whole before it is written, so the writes never race
+    an open cursor (MySQL drivers cannot run a statement while one streams).
+    """
+    query = sa.select(key, *columns).order_by(key).limit(size)
+    page = session.execute(query).all()
+    while page:
+        yield page
+        page = session.execute(query.where(key > page[-1][0])).all()
+
+
+class Progress:
+    """Logs rows done, the total and the rate, every PROGRESS_EVERY_SECONDS."""
+
+    def __init__(self, table: str, total: int) -> None:
+        self.table = table
+        self.total = total
+        self.done = 0
+        self.started = self.reported = time.monotonic()
+        self.unreported = False
+
+    def advance(self, rows: int) -> None:
+        self.done += rows
+        self.unreported = True
+        if time.monotonic() - self.reported >= PROGRESS_EVERY_SECONDS:
+            self.report()
+
+    def finish(self) -> None:
+        if self.unreported or not self.done:
+            self.report()
+
+    def report(self) -> None:
+        self.reported = time.monotonic()
+        self.unreported = False
+        elapsed = max(self.reported - self.started, 1e-9)
+        log.info(
+            "%s: %d of %d rows, %.0f rows/s",
+            self.table,
+            self.done,
+            self.total,
+            self.done / elapsed,
+        )
+
+
+def offline() -> bool:
+    """True under ``--sql``, where there is no database, only a SQL script."""
+    return op.get_context().as_sql
 
 
 def exact_unicode(length: int) -> Unicode:

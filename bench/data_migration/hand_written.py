@@ -1,0 +1,128 @@
+"""The reference: the same schema and data change as hand-written SQL.
+
+What a DBA would write for each backend, run in one transaction where the
+backend has transactional DDL. Run in the baked project with DATABASE_URL set:
+    python hand_written.py upgrade|downgrade
+"""
+
+import sys
+
+import sqlalchemy as sa
+
+from database import bench_engine
+
+PLAYERS, TEAMS = "5d3e0a1c2b01", "8f7a6b5c4d02"
+
+# SQLite cannot add a foreign key or drop a column in place: its documented
+# procedure rebuilds the table, and the rebuild's SELECT moves the data too.
+SQLITE = {
+    "upgrade": [
+        "CREATE TABLE teams (id INTEGER NOT NULL, name VARCHAR(100) NOT NULL,"
+        " CONSTRAINT pk_teams PRIMARY KEY (id),"
+        " CONSTRAINT uq_teams_name UNIQUE (name))",
+        "INSERT INTO teams (name)"
+        " SELECT DISTINCT team FROM players WHERE team IS NOT NULL",
+        "CREATE TABLE players_new (id INTEGER NOT NULL,"
+        " name VARCHAR(200) NOT NULL, position VARCHAR(200), team_id INTEGER,"
+        " CONSTRAINT pk_players PRIMARY KEY (id),"
+        " CONSTRAINT fk_players_team_id_teams"
+        " FOREIGN KEY(team_id) REFERENCES teams (id))",
+        "INSERT INTO players_new (id, name, position, team_id)"
+        " SELECT players.id, players.name, players.position, teams.id"
+        " FROM players LEFT JOIN teams ON teams.name = players.team",
+        "DROP TABLE players",
+        "ALTER TABLE players_new RENAME TO players",
+        "CREATE INDEX ix_players_team_id ON players (team_id)",
+    ],
+    "downgrade": [
+        "CREATE TABLE players_old (id INTEGER NOT NULL,"
+        " name VARCHAR(200) NOT NULL, position VARCHAR(200), team VARCHAR(100),"
+        " CONSTRAINT pk_players PRIMARY KEY (id))",
+        "INSERT INTO players_old (id, name, position, team)"
+        " SELECT players.id, players.name, players.position, teams.name"
+        " FROM players LEFT JOIN teams ON teams.id = players.team_id",
+        "DROP TABLE players",
+        "ALTER TABLE players_old RENAME TO players",
+        "DROP TABLE teams",
+    ],
+}
+
+# The index and the foreign key come after the UPDATE, so the UPDATE neither
+# maintains the index nor checks the key row by row.
+POSTGRESQL = {
+    "upgrade": [
+        "CREATE TABLE teams (id SERIAL NOT NULL, name VARCHAR(100) NOT NULL,"
+        " CONSTRAINT pk_teams PRIMARY KEY (id),"
+        " CONSTRAINT uq_teams_name UNIQUE (name))",
+        "INSERT INTO teams (name)"
+        " SELECT DISTINCT team FROM players WHERE team IS NOT NULL",
+        "ALTER TABLE players ADD COLUMN team_id INTEGER",
+        "UPDATE players SET team_id = teams.id FROM teams"
+        " WHERE teams.name = players.team",
+        "ALTER TABLE players DROP COLUMN team",
+        "CREATE INDEX ix_players_team_id ON players (team_id)",
+        "ALTER TABLE players ADD CONSTRAINT fk_players_team_id_teams"
+        " FOREIGN KEY (team_id) REFERENCES teams (id)",
+    ],
+    "downgrade": [
+        "ALTER TABLE players ADD COLUMN team VARCHAR(100)",
+        "UPDATE players SET team = teams.name FROM teams"
+        " WHERE teams.id = players.team_id",
+        "ALTER TABLE players DROP COLUMN team_id",
+        "DROP TABLE teams",
+    ],
+}
+
+# One ALTER TABLE for the drop, the index and the foreign key: MySQL and
+# MariaDB rebuild the table once for all three.
+MYSQL = {
+    "upgrade": [
+        "CREATE TABLE teams (id INTEGER NOT NULL AUTO_INCREMENT,"
+        " name VARCHAR(100) COLLATE {collation} NOT NULL,"
+        " PRIMARY KEY (id), CONSTRAINT uq_teams_name UNIQUE (name))",
+        "INSERT INTO teams (name)"
+        " SELECT DISTINCT team FROM players WHERE team IS NOT NULL",
+        "ALTER TABLE players ADD COLUMN team_id INTEGER",
+        "UPDATE players JOIN teams ON teams.name = players.team"
+        " SET players.team_id = teams.id",
+        "ALTER TABLE players DROP COLUMN team,"
+        " ADD INDEX ix_players_team_id (team_id),"
+        " ADD CONSTRAINT fk_players_team_id_teams"
+        " FOREIGN KEY (team_id) REFERENCES teams (id)",
+    ],
+    "downgrade": [
+        "ALTER TABLE players ADD COLUMN team VARCHAR(100) COLLATE {collation}",
+        "UPDATE players JOIN teams ON teams.id = players.team_id"
+        " SET players.team = teams.name",
+        "ALTER TABLE players DROP FOREIGN KEY fk_players_team_id_teams,"
+        " DROP INDEX ix_players_team_id, DROP COLUMN team_id",
+        "DROP TABLE teams",
+    ],
+}
+
+
+def statements(engine: sa.Engine, direction: str) -> list[str]:
+    if engine.dialect.name == "sqlite":
+        return SQLITE[direction]
+    if engine.dialect.name == "postgresql":
+        return POSTGRESQL[direction]
+    # The byte-exact collation the sample's exact_unicode() picks.
+    collation = "utf8mb4_nopad_bin" if engine.dialect.is_mariadb else "utf8mb4_0900_bin"
+    return [sql.format(collation=collation) for sql in MYSQL[direction]]
+
+
+def migrate(direction: str) -> None:
+    engine = bench_engine()
+    version = TEAMS if direction == "upgrade" else PLAYERS
+    with engine.begin() as connection:
+        for sql in statements(engine, direction):
+            connection.exec_driver_sql(sql)
+        connection.execute(
+            sa.text("UPDATE alembic_version SET version_num = :version"),
+            {"version": version},
+        )
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    migrate(sys.argv[1])

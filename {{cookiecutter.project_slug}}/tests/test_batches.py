@@ -1,0 +1,144 @@
+"""update_in_batches: every row once, in key order, in batches, with progress."""
+
+import logging
+import random
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+from alembic.util import CommandError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from {{ cookiecutter.package_name }} import data_migrations
+from {{ cookiecutter.package_name }}.data_migrations import update_in_batches
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData()
+
+
+class Player(Base):
+    __tablename__ = "players"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.Unicode(200))
+
+
+# Ids with gaps, inserted out of order: the walk must still go in key order.
+IDS = random.Random(4).sample(range(1, 100), 10)
+
+
+def tidy(player: sa.Row[Any]) -> dict[str, str] | None:
+    """Uppercase every name, except those of players with an even id."""
+    return None if player.id % 2 == 0 else {"name": player.name.upper()}
+
+
+@pytest.fixture
+def players(database: sa.Engine) -> sa.Engine:
+    Base.metadata.create_all(database)
+    with database.begin() as connection:
+        rows = [{"id": id_, "name": f"player {id_}"} for id_ in IDS]
+        connection.execute(sa.insert(Player), rows)
+    return database
+
+
+def run_in_revision(engine: sa.Engine, step: Callable[[], Any]) -> Any:
+    """Run ``step`` the way a revision's upgrade() runs, inside a transaction."""
+    with (
+        engine.begin() as connection,
+        Operations.context(MigrationContext.configure(connection)),
+    ):
+        return step()
+
+
+def test_visits_every_row_once_in_key_order(players: sa.Engine) -> None:
+    visited: list[int] = []
+
+    def record(player: sa.Row[Any]) -> None:
+        visited.append(player.id)
+
+    done = run_in_revision(
+        players, lambda: update_in_batches(Player, record, batch_size=3)
+    )
+
+    assert visited == sorted(IDS)
+    assert done == len(IDS)
+
+
+def test_writes_each_batch_with_one_executemany(players: sa.Engine) -> None:
+    batches: list[int] = []
+
+    @sa.event.listens_for(players, "before_cursor_execute")
+    def count(connection, cursor, statement, parameters, context, executemany):
+        if statement.startswith("UPDATE"):
+            batches.append(len(parameters) if executemany else 1)
+
+    run_in_revision(
+        players,
+        lambda: update_in_batches(Player, lambda p: {"name": "x"}, batch_size=4),
+    )
+
+    assert batches == [4, 4, 2]
+
+
+def test_updates_what_change_returns_and_leaves_the_rest(
+    players: sa.Engine,
+) -> None:
+    run_in_revision(
+        players, lambda: update_in_batches(Player, tidy, Player.name, batch_size=4)
+    )
+
+    with players.connect() as connection:
+        names = dict(connection.execute(sa.select(Player.id, Player.name)).all())
+    assert names == {
+        id_: f"player {id_}" if id_ % 2 == 0 else f"PLAYER {id_}" for id_ in IDS
+    }
+
+
+def test_logs_rows_done_total_and_rate(
+    players: sa.Engine,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(data_migrations, "PROGRESS_EVERY_SECONDS", 0.0)
+    caplog.set_level(logging.INFO, logger="alembic")
+
+    run_in_revision(
+        players, lambda: update_in_batches(Player, tidy, Player.name, batch_size=4)
+    )
+
+    lines = [
+        r.getMessage() for r in caplog.records if r.name == data_migrations.log.name
+    ]
+    done = [re.fullmatch(r"players: (\d+) of 10 rows, \d+ rows/s", x) for x in lines]
+    assert all(done), lines
+    assert [int(match[1]) for match in done] == [4, 8, 10]
+
+
+def test_refuses_offline_mode_with_one_line() -> None:
+    offline = MigrationContext.configure(dialect_name="sqlite", opts={"as_sql": True})
+
+    with Operations.context(offline), pytest.raises(CommandError) as error:
+        update_in_batches(Player, tidy, Player.name)
+
+    message = str(error.value)
+    assert "--sql" in message and "\n" not in message
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+
+    player_id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(primary_key=True)
+
+
+def test_refuses_a_composite_primary_key_with_one_line(players: sa.Engine) -> None:
+    with pytest.raises(CommandError) as error:
+        run_in_revision(players, lambda: update_in_batches(Membership, tidy))
+
+    message = str(error.value)
+    assert "single-column primary key" in message and "\n" not in message
