@@ -14,7 +14,7 @@ import sysconfig
 import tempfile
 from pathlib import Path
 
-from alembic import command, context, op
+from alembic import command, op
 from alembic.config import Config
 from alembic.script import Script, ScriptDirectory
 from alembic.util import CommandError
@@ -29,9 +29,11 @@ def squawk_ignore(*rules: str) -> None:
     Only the SQL rendered for review carries the ignore, and only for the
     revision that calls it.
     """
-    if context.is_offline_mode():
-        rendered = op.get_context().impl
-        rendered.static_output(f"-- squawk-ignore-file {', '.join(rules)}")
+    # The migration context, not alembic.context: revisions also run under a
+    # bare Operations context (tests, benchmarks), where only op exists.
+    migration = op.get_context()
+    if migration.as_sql:
+        migration.impl.static_output(f"-- squawk-ignore-file {', '.join(rules)}")
 
 
 def main() -> int:
