@@ -7,7 +7,8 @@
     assert steps.rows("teams") == [{"id": 1, "name": "Reds"}]
 
 Tables are reflected from the database as they are at the current revision,
-never taken from the application's models.
+never taken from the application's models. Only a database the harness made
+(``disposable_database``) is accepted: anything else is refused.
 """
 
 from collections.abc import Callable
@@ -17,7 +18,9 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from alembic.script import ScriptDirectory
+from alembic.script import Script, ScriptDirectory
+
+from .disposable_database import NAME_PREFIX, created_here
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,10 +36,25 @@ def script_directory() -> ScriptDirectory:
     return ScriptDirectory.from_config(alembic_config())
 
 
+def revisions() -> list[Script]:
+    """Every revision, oldest first."""
+    return list(reversed(list(script_directory().walk_revisions())))
+
+
+class NotDisposable(Exception):
+    """The harness was handed a database it did not create."""
+
+
 class MigrationSteps:
     """Upgrade, downgrade and read or write rows on one database."""
 
     def __init__(self, engine: sa.Engine) -> None:
+        if not created_here(engine):
+            raise NotDisposable(
+                f"refusing to migrate {engine.url.render_as_string()}: the harness "
+                f"only migrates databases it created ({NAME_PREFIX}*), "
+                "use the database or steps fixture"
+            )
         self.engine = engine
         self.config = alembic_config()
 
@@ -63,6 +81,10 @@ class MigrationSteps:
         if rows:
             with self.engine.begin() as connection:
                 connection.execute(sa.insert(self.table(table)), rows)
+
+    def delete(self, table: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(sa.delete(self.table(table)))
 
     def rows(self, table: str) -> list[dict[str, Any]]:
         """Every row of ``table``, ordered by primary key, as dicts."""

@@ -65,15 +65,21 @@ def upgrade() -> None:
         ),
         sa.update(Player).values(team_id=team_id_of(Player.team)),
     )
-    with op.batch_alter_table("players") as batch_op:
+    with op.batch_alter_table(
+        "players", copy_from=players_table(team_column(), *team_id_columns())
+    ) as batch_op:
         batch_op.drop_column("team")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("players") as batch_op:
-        batch_op.add_column(sa.Column("team", exact_unicode(100), nullable=True))
+    with op.batch_alter_table(
+        "players", copy_from=players_table(*team_id_columns())
+    ) as batch_op:
+        batch_op.add_column(team_column())
     execute(sa.update(Player).values(team=team_name_of(Player.team_id)))
-    with op.batch_alter_table("players") as batch_op:
+    with op.batch_alter_table(
+        "players", copy_from=players_table(*team_id_columns(), team_column())
+    ) as batch_op:
         batch_op.drop_constraint(op.f("fk_players_team_id_teams"), type_="foreignkey")
         batch_op.drop_index(op.f("ix_players_team_id"))
         batch_op.drop_column("team_id")
@@ -83,12 +89,45 @@ def downgrade() -> None:
 def add_team_id() -> None:
     # The index comes before the foreign key so MySQL uses it instead of
     # creating one of its own that the models would not know about.
-    with op.batch_alter_table("players") as batch_op:
+    with op.batch_alter_table(
+        "players", copy_from=players_table(team_column())
+    ) as batch_op:
         batch_op.add_column(sa.Column("team_id", sa.Integer(), nullable=True))
         batch_op.create_index(op.f("ix_players_team_id"), ["team_id"])
         batch_op.create_foreign_key(
             op.f("fk_players_team_id_teams"), "teams", ["team_id"], ["id"]
         )
+
+
+def players_table(*columns: sa.schema.SchemaItem) -> sa.Table:
+    """players as a batch step finds it, with ``columns`` after the first three.
+
+    On SQLite a batch step copies the table. Given its shape, it need not
+    reflect it, so ``alembic upgrade head --sql`` works there too.
+    """
+    return sa.Table(
+        "players",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.Unicode(200), nullable=False),
+        sa.Column("position", sa.Unicode(200), nullable=True),
+        *columns,
+        sa.PrimaryKeyConstraint("id", name="pk_players"),
+    )
+
+
+def team_column() -> sa.Column:
+    return sa.Column("team", exact_unicode(100), nullable=True)
+
+
+def team_id_columns() -> list[sa.schema.SchemaItem]:
+    return [
+        sa.Column("team_id", sa.Integer(), nullable=True),
+        sa.Index("ix_players_team_id", "team_id"),
+        sa.ForeignKeyConstraint(
+            ["team_id"], ["teams.id"], name="fk_players_team_id_teams"
+        ),
+    ]
 
 
 def team_id_of(name: sa.ColumnElement[str | None]) -> sa.ScalarSelect[int]:

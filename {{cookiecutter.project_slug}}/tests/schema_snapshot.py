@@ -1,0 +1,85 @@
+"""The schema of a database as plain data, to compare before and after a step.
+
+Everything a downgrade must undo: tables, views, sequences and enum types, and
+for each table its columns (type, nullability, default), primary key, foreign
+keys, indexes, unique and check constraints. Alembic's own version table is
+left out: its content is meant to change.
+"""
+
+from typing import Any
+
+import sqlalchemy as sa
+
+Snapshot = dict[str, Any]
+IGNORED_TABLES = {"alembic_version"}
+
+
+def snapshot(connection: sa.Connection) -> Snapshot:
+    inspector = sa.inspect(connection)
+    shape: Snapshot = {"views": sorted(inspector.get_view_names())}
+    if connection.dialect.supports_sequences:
+        shape["sequences"] = sorted(inspector.get_sequence_names())
+    if hasattr(inspector, "get_enums"):  # PostgreSQL's CREATE TYPE ... AS ENUM
+        shape["enums"] = sorted(repr(enum) for enum in inspector.get_enums())
+    tables = [t for t in inspector.get_table_names() if t not in IGNORED_TABLES]
+    shape["tables"] = {table: {} for table in sorted(tables)}
+    if tables:
+        _describe_tables(inspector, tables, shape["tables"])
+    return shape
+
+
+def differences(before: Snapshot, after: Snapshot) -> list[str]:
+    """What changed between two snapshots, one line per change."""
+    lines = []
+    for kind in sorted(before.keys() - {"tables"}):
+        if before[kind] != after[kind]:
+            lines.append(f"{kind}: {before[kind]} became {after[kind]}")
+    old, new = before["tables"], after["tables"]
+    lines += [f"table {name} is left over" for name in sorted(new.keys() - old)]
+    lines += [f"table {name} is gone" for name in sorted(old.keys() - new)]
+    for name in sorted(old.keys() & new.keys()):
+        for aspect in old[name]:
+            if old[name][aspect] != new[name][aspect]:
+                lines.append(
+                    f"table {name}, {aspect}: {old[name][aspect]} "
+                    f"became {new[name][aspect]}"
+                )
+    return lines
+
+
+def _describe_tables(
+    inspector: sa.Inspector, tables: list[str], shape: dict[str, Any]
+) -> None:
+    # get_multi_* reflect all tables in one query per kind where the dialect
+    # can (PostgreSQL), instead of one per table.
+    aspects = {
+        "columns": (inspector.get_multi_columns, _columns),
+        "primary key": (inspector.get_multi_pk_constraint, _constraint),
+        "foreign keys": (inspector.get_multi_foreign_keys, _constraints),
+        "indexes": (inspector.get_multi_indexes, _constraints),
+        "unique constraints": (inspector.get_multi_unique_constraints, _constraints),
+        "check constraints": (inspector.get_multi_check_constraints, _constraints),
+    }
+    for aspect, (reflect, simplify) in aspects.items():
+        for (_, table), found in reflect(filter_names=tables).items():
+            shape[table][aspect] = simplify(found)
+
+
+def _columns(columns: list[dict[str, Any]]) -> dict[str, str]:
+    return {
+        column["name"]: (
+            f"{column['type']!r}"
+            f"{'' if column['nullable'] else ' NOT NULL'}"
+            f"{'' if column.get('default') is None else ' DEFAULT '}"
+            f"{column.get('default') or ''}"
+        )
+        for column in columns
+    }
+
+
+def _constraint(found: dict[str, Any]) -> str:
+    return repr(sorted(found.items()))
+
+
+def _constraints(found: list[dict[str, Any]]) -> list[str]:
+    return sorted(_constraint(item) for item in found)
