@@ -11,13 +11,13 @@ never taken from the application's models. Only a database the harness made
 (``disposable_database``) is accepted: anything else is refused.
 """
 
-from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
 from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
 from alembic.script import Script, ScriptDirectory
 
 from .disposable_database import NAME_PREFIX, created_here
@@ -32,7 +32,13 @@ def alembic_config() -> Config:
     return config
 
 
+@cache
 def script_directory() -> ScriptDirectory:
+    """The revision files, read once per run.
+
+    Alembic's ``command.upgrade`` re-reads every revision file on each call,
+    which would make a run quadratic in the number of revisions.
+    """
     return ScriptDirectory.from_config(alembic_config())
 
 
@@ -59,10 +65,10 @@ class MigrationSteps:
         self.config = alembic_config()
 
     def upgrade(self, revision: str = "head") -> None:
-        self._run(command.upgrade, revision)
+        self._run(revision, upgrading=True)
 
     def downgrade(self, revision: str = "-1") -> None:
-        self._run(command.downgrade, revision)
+        self._run(revision, upgrading=False)
 
     def current(self) -> set[str]:
         if "alembic_version" not in self.table_names():
@@ -93,11 +99,22 @@ class MigrationSteps:
         with self.engine.connect() as connection:
             return [dict(row) for row in connection.execute(query).mappings()]
 
-    def _run(self, step: Callable[[Config, str], None], revision: str) -> None:
+    def _run(self, revision: str, upgrading: bool) -> None:
+        """What ``alembic upgrade/downgrade`` do, on the cached script directory."""
+        script = script_directory()
+
+        def plan(current: Any, context: Any) -> Any:
+            if upgrading:
+                return script._upgrade_revs(revision, current)
+            return script._downgrade_revs(revision, current)
+
         with self.engine.connect() as connection:
             self.config.attributes["connection"] = connection
             try:
-                step(self.config, revision)
+                with EnvironmentContext(
+                    self.config, script, fn=plan, destination_rev=revision
+                ):
+                    script.run_env()
                 connection.commit()
             finally:
                 del self.config.attributes["connection"]

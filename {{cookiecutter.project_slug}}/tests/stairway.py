@@ -51,15 +51,16 @@ def _step(steps: MigrationSteps, stair: Stair, before: dict) -> dict:
         steps.upgrade(revision)
         action = f"downgrade to {down or 'base'}"
         steps.downgrade(down if isinstance(down, str) else "-1")
-        stair.trace = differences(before, _snapshot(steps))
+        after = _snapshot(steps, before)
+        stair.trace = differences(before, after)
         action = f"upgrade to {revision} again"
         steps.upgrade(revision)
-        return _snapshot(steps)
+        return _snapshot(steps, after)
     except Exception as error:  # reported by the test of this revision
         stair.failure = f"{action} failed: {' '.join(str(error).split())}"
         return before
 
 
-def _snapshot(steps: MigrationSteps) -> dict:
+def _snapshot(steps: MigrationSteps, previous: dict | None = None) -> dict:
     with steps.engine.connect() as connection:
-        return snapshot(connection)
+        return snapshot(connection, previous)
