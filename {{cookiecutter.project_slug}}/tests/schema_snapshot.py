@@ -52,10 +52,8 @@ def differences(before: Snapshot, after: Snapshot) -> list[str]:
     for name in sorted(old.keys() & new.keys()):
         for aspect in old[name]:
             if old[name][aspect] != new[name][aspect]:
-                lines.append(
-                    f"table {name}, {aspect}: {old[name][aspect]} "
-                    f"became {new[name][aspect]}"
-                )
+                change = _change(old[name][aspect], new[name][aspect])
+                lines.append(f"table {name}, {aspect}: {change}")
     return lines
 
 
@@ -75,6 +73,20 @@ def _describe_tables(
     for aspect, (reflect, simplify) in aspects.items():
         for (_, table), found in reflect(filter_names=tables).items():
             shape[table][aspect] = simplify(found)
+
+
+def _change(old: Any, new: Any) -> str:
+    """Only what differs: list items left or lost, columns that changed."""
+    if isinstance(old, list):
+        left = [f"left {item}" for item in new if item not in old]
+        return "; ".join(left + [f"lost {item}" for item in old if item not in new])
+    if isinstance(old, dict):
+        return "; ".join(
+            f"{key} was {old.get(key, 'absent')}, is {new.get(key, 'absent')}"
+            for key in sorted(old.keys() | new.keys())
+            if old.get(key) != new.get(key)
+        )
+    return f"{old} became {new}"
 
 
 def _fingerprints(connection: sa.Connection) -> dict[str, str]:
@@ -106,7 +118,8 @@ def _columns(columns: list[dict[str, Any]]) -> dict[str, str]:
 
 
 def _constraint(found: dict[str, Any]) -> str:
-    return repr(sorted(found.items()))
+    # Empty options ({}, [], None) say nothing and only lengthen messages.
+    return repr(sorted((key, value) for key, value in found.items() if value))
 
 
 def _constraints(found: list[dict[str, Any]]) -> list[str]:
