@@ -7,7 +7,7 @@ BUILD := build
 DEMO := $(BUILD)/team-migrations
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test lint bench clean
+.PHONY: help venv demo test lint clean bench bench-harness
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -29,9 +29,12 @@ demo: venv ## Bake the default project into build/, migrate sample data on SQLit
 test: venv ## Run the template's tests (bakes and tests generated projects)
 	$(BIN)/pytest
 
+bench-harness: venv ## Time the generated harness per revision on a synthetic chain of 100
+	$(BIN)/python bench/harness_bench.py
+
 lint: venv ## Ruff lint and format check of the template's own code
-	$(BIN)/ruff check tests scripts bench
-	$(BIN)/ruff format --check tests scripts bench
+	$(BIN)/ruff check tests scripts bench .ci
+	$(BIN)/ruff format --check tests scripts bench .ci
 
 bench: venv ## Data migrations at N=1000000 players (N=... to change) vs hand-written SQL
 	$(BIN)/python bench/data_migration/main.py --rows $(or $(N),1000000) $(BENCH_ARGS)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .baking import bake, run
+from .baking import run
 
 VARIANTS = {
     "default": {},
@@ -26,10 +26,8 @@ VARIANTS = {
 
 
 @pytest.fixture(scope="module", params=list(VARIANTS))
-def installed(request, cookies_session) -> Path:
-    project = bake(cookies_session, **VARIANTS[request.param])
-    run(["make", "install"], cwd=project)
-    return project
+def installed(request, install) -> Path:
+    return install(request.param, **VARIANTS[request.param])
 
 
 def local_database(project: Path) -> dict[str, str]:

@@ -1,29 +1,49 @@
 """Throwaway databases: made with a unique name for one test run, always dropped.
 
 SQLite needs nothing. PostgreSQL and MySQL/MariaDB need a server URL whose user
-may create databases, in TEST_POSTGRES_URL and TEST_MYSQL_URL. The harness only
-ever migrates a database it has just created itself.
+may create databases, in TEST_POSTGRES_URL and TEST_MYSQL_URL (or TEST_DOCKER=1,
+see ``docker_servers.py``). The harness only ever migrates a database it has
+created itself: ``created_here`` tells, and ``MigrationSteps`` asks it.
+
+Every database is registered before it is created and dropped when its test
+ends; ``drop_leftovers`` drops what an interrupted run (Ctrl-C) left, from
+conftest's ``pytest_sessionfinish`` and, as a last resort, at exit.
 """
 
+import atexit
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
+
+from . import docker_servers
 
 BACKENDS = ("sqlite", "postgresql", "mysql")
 URL_VARIABLES = {"postgresql": "TEST_POSTGRES_URL", "mysql": "TEST_MYSQL_URL"}
 NAME_PREFIX = "test_migrations_"
 
+# Databases this process created and has not dropped yet: name -> server URL.
+_LIVE: dict[str, URL] = {}
+# Everything this process created, SQLite files included, for created_here().
+_CREATED: set[str] = set()
+
 
 def server_url(backend: str) -> URL | None:
+    if backend == "sqlite":
+        return None
     raw = os.environ.get(URL_VARIABLES[backend], "").strip()
-    return make_url(raw) if raw else None
+    if raw:
+        return make_url(raw)
+    if docker_servers.enabled():
+        return docker_servers.server_url(backend)
+    return None
 
 
 def required_backends() -> set[str]:
@@ -33,46 +53,85 @@ def required_backends() -> set[str]:
 
 def skip_unless_configured(backend: str) -> None:
     """Skip a server backend without a URL, or fail if it is required."""
-    if backend == "sqlite" or server_url(backend) is not None:
+    if backend == "sqlite" or os.environ.get(URL_VARIABLES[backend], "").strip():
         return
-    reason = f"{backend}: set {URL_VARIABLES[backend]} to a server URL to test it"
+    if docker_servers.enabled():
+        return
+    reason = (
+        f"{backend}: set {URL_VARIABLES[backend]} to a server URL "
+        "(or TEST_DOCKER=1) to test it"
+    )
     if backend in required_backends():
-        pytest.fail(f"{reason} (REQUIRE_TEST_BACKENDS lists {backend})")
+        pytest.fail(f"{reason} (REQUIRE_TEST_BACKENDS lists {backend})", False)
     pytest.skip(reason)
+
+
+def created_here(engine: Engine) -> bool:
+    """Whether this process created the database ``engine`` points at."""
+    name = engine.url.database or ""
+    if engine.dialect.name == "sqlite":
+        return name in _CREATED
+    return name.startswith(NAME_PREFIX) and name in _CREATED
 
 
 @contextmanager
 def disposable_database(backend: str, directory: Path) -> Iterator[Engine]:
     """An engine on a new, empty database that is dropped afterwards."""
     if backend == "sqlite":
-        engine = create_engine(f"sqlite:///{directory / 'migrations.sqlite3'}")
-        try:
-            yield engine
-        finally:
-            engine.dispose()
-        return
-    server = server_url(backend)
-    assert server is not None, f"{URL_VARIABLES[backend]} is not set"
+        path = str(directory / f"{NAME_PREFIX}{uuid.uuid4().hex[:12]}.sqlite3")
+        _CREATED.add(path)
+        engine = create_engine(f"sqlite:///{path}")
+    else:
+        server = server_url(backend)
+        assert server is not None, f"{URL_VARIABLES[backend]} is not set"
+        engine = create_engine(_create(server), poolclass=NullPool)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        if backend != "sqlite":
+            _drop(engine.url.database or "")
+
+
+def drop_leftovers() -> None:
+    """Drop every database this process created and did not drop yet."""
+    for name in list(_LIVE):
+        _drop(name)
+
+
+atexit.register(drop_leftovers)
+
+
+def _create(server: URL) -> URL:
     name = f"{NAME_PREFIX}{uuid.uuid4().hex[:12]}"
-    with _created(server, name):
-        engine = create_engine(server.set(database=name), poolclass=NullPool)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
+    # Registered first: an interrupt during CREATE still gets it dropped.
+    _LIVE[name] = server
+    _CREATED.add(name)
+    with _admin(server) as connection:
+        connection.execute(text(_create_statement(server, name)))
+    return server.set(database=name)
+
+
+def _drop(name: str) -> None:
+    server = _LIVE.get(name)
+    if server is None:
+        return
+    with _admin(server) as connection:
+        if connection.dialect.name == "mysql":
+            _end_sessions(connection, name)
+            connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+        else:
+            # FORCE ends connections a failed or interrupted test left open.
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    del _LIVE[name]
 
 
 @contextmanager
-def _created(server: URL, name: str) -> Iterator[None]:
+def _admin(server: URL) -> Iterator[Connection]:
     admin = create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
         with admin.connect() as connection:
-            connection.execute(text(_create_statement(server, name)))
-        try:
-            yield
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(_drop_statement(server, name)))
+            yield connection
     finally:
         admin.dispose()
 
@@ -83,8 +142,16 @@ def _create_statement(server: URL, name: str) -> str:
     return f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"
 
 
-def _drop_statement(server: URL, name: str) -> str:
-    if server.get_backend_name() == "postgresql":
-        # FORCE ends connections a failed test may have left open.
-        return f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-    return f"DROP DATABASE IF EXISTS `{name}`"
+def _end_sessions(connection: Connection, name: str) -> None:
+    """End the MySQL sessions on database ``name``.
+
+    MySQL has no DROP DATABASE ... FORCE, and DROP waits for any transaction
+    still open on one of its tables, as an interrupted test may leave one.
+    """
+    query = text(
+        "SELECT id FROM information_schema.processlist "
+        "WHERE db = :name AND id <> CONNECTION_ID()"
+    )
+    for session in connection.scalars(query, {"name": name}).all():
+        with suppress(DBAPIError):  # it may have ended on its own meanwhile
+            connection.execute(text(f"KILL {int(session)}"))

@@ -7,17 +7,20 @@
     assert steps.rows("teams") == [{"id": 1, "name": "Reds"}]
 
 Tables are reflected from the database as they are at the current revision,
-never taken from the application's models.
+never taken from the application's models. Only a database the harness made
+(``disposable_database``) is accepted: anything else is refused.
 """
 
-from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
 from alembic.config import Config
-from alembic.script import ScriptDirectory
+from alembic.runtime.environment import EnvironmentContext
+from alembic.script import Script, ScriptDirectory
+
+from .disposable_database import NAME_PREFIX, created_here
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,22 +32,43 @@ def alembic_config() -> Config:
     return config
 
 
+@cache
 def script_directory() -> ScriptDirectory:
+    """The revision files, read once per run.
+
+    Alembic's ``command.upgrade`` re-reads every revision file on each call,
+    which would make a run quadratic in the number of revisions.
+    """
     return ScriptDirectory.from_config(alembic_config())
+
+
+def revisions() -> list[Script]:
+    """Every revision, oldest first."""
+    return list(reversed(list(script_directory().walk_revisions())))
+
+
+class NotDisposable(Exception):
+    """The harness was handed a database it did not create."""
 
 
 class MigrationSteps:
     """Upgrade, downgrade and read or write rows on one database."""
 
     def __init__(self, engine: sa.Engine) -> None:
+        if not created_here(engine):
+            raise NotDisposable(
+                f"refusing to migrate {engine.url.render_as_string()}: the harness "
+                f"only migrates databases it created ({NAME_PREFIX}*), "
+                "use the database or steps fixture"
+            )
         self.engine = engine
         self.config = alembic_config()
 
     def upgrade(self, revision: str = "head") -> None:
-        self._run(command.upgrade, revision)
+        self._run(revision, upgrading=True)
 
     def downgrade(self, revision: str = "-1") -> None:
-        self._run(command.downgrade, revision)
+        self._run(revision, upgrading=False)
 
     def current(self) -> set[str]:
         if "alembic_version" not in self.table_names():
@@ -64,6 +88,10 @@ class MigrationSteps:
             with self.engine.begin() as connection:
                 connection.execute(sa.insert(self.table(table)), rows)
 
+    def delete(self, table: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(sa.delete(self.table(table)))
+
     def rows(self, table: str) -> list[dict[str, Any]]:
         """Every row of ``table``, ordered by primary key, as dicts."""
         reflected = self.table(table)
@@ -71,11 +99,22 @@ class MigrationSteps:
         with self.engine.connect() as connection:
             return [dict(row) for row in connection.execute(query).mappings()]
 
-    def _run(self, step: Callable[[Config, str], None], revision: str) -> None:
+    def _run(self, revision: str, upgrading: bool) -> None:
+        """What ``alembic upgrade/downgrade`` do, on the cached script directory."""
+        script = script_directory()
+
+        def plan(current: Any, context: Any) -> Any:
+            if upgrading:
+                return script._upgrade_revs(revision, current)
+            return script._downgrade_revs(revision, current)
+
         with self.engine.connect() as connection:
             self.config.attributes["connection"] = connection
             try:
-                step(self.config, revision)
+                with EnvironmentContext(
+                    self.config, script, fn=plan, destination_rev=revision
+                ):
+                    script.run_env()
                 connection.commit()
             finally:
                 del self.config.attributes["connection"]

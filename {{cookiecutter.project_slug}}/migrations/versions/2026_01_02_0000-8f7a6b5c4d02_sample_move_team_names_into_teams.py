@@ -61,8 +61,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_teams")),
         sa.UniqueConstraint("name", name=op.f("uq_teams_name")),
     )
-    with op.batch_alter_table("players") as batch_op:
-        batch_op.add_column(sa.Column("team_id", sa.Integer(), nullable=True))
+    with op.batch_alter_table(
+        "players", copy_from=players_table(team_column())
+    ) as batch_op:
+        batch_op.add_column(team_id_column())
     execute(
         sa.insert(Team).from_select(
             ["name"],
@@ -77,16 +79,23 @@ def upgrade() -> None:
     # Dropping team is deliberate: the names now live in teams, and the
     # application stops reading players.team before this revision is deployed.
     squawk_ignore("ban-drop-column")
-    with op.batch_alter_table("players") as batch_op:
+    with op.batch_alter_table(
+        "players", copy_from=players_table(team_column(), team_id_column())
+    ) as batch_op:
         batch_op.drop_column("team")
         link_team_id(batch_op)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("players") as batch_op:
-        batch_op.add_column(sa.Column("team", exact_unicode(100), nullable=True))
+    with op.batch_alter_table(
+        "players", copy_from=players_table(team_id_column(), *team_id_links())
+    ) as batch_op:
+        batch_op.add_column(team_column())
     execute(fill_team_names())
-    with op.batch_alter_table("players") as batch_op:
+    with op.batch_alter_table(
+        "players",
+        copy_from=players_table(team_id_column(), *team_id_links(), team_column()),
+    ) as batch_op:
         batch_op.drop_constraint(op.f("fk_players_team_id_teams"), type_="foreignkey")
         batch_op.drop_index(op.f("ix_players_team_id"))
         batch_op.drop_column("team_id")
@@ -132,6 +141,41 @@ def fill_team_names() -> sa.Update:
 
 def joins_in_update() -> bool:
     return op.get_context().dialect.name != "sqlite"
+
+
+def players_table(*columns: sa.schema.SchemaItem) -> sa.Table:
+    """players as a batch step finds it, with ``columns`` after the first three.
+
+    On SQLite a batch step copies the table. Given its shape, it need not
+    reflect it, so ``alembic upgrade head --sql`` works there too.
+    """
+    return sa.Table(
+        "players",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.Unicode(200), nullable=False),
+        sa.Column("position", sa.Unicode(200), nullable=True),
+        *columns,
+        sa.PrimaryKeyConstraint("id", name="pk_players"),
+    )
+
+
+def team_column() -> sa.Column:
+    return sa.Column("team", exact_unicode(100), nullable=True)
+
+
+def team_id_column() -> sa.Column:
+    return sa.Column("team_id", sa.Integer(), nullable=True)
+
+
+def team_id_links() -> list[sa.schema.SchemaItem]:
+    """The index and foreign key that link_team_id() adds to team_id."""
+    return [
+        sa.Index("ix_players_team_id", "team_id"),
+        sa.ForeignKeyConstraint(
+            ["team_id"], ["teams.id"], name="fk_players_team_id_teams"
+        ),
+    ]
 
 
 def team_id_of(name: sa.ColumnElement[str | None]) -> sa.ScalarSelect[int]:

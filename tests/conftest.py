@@ -1,0 +1,20 @@
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from .baking import bake, run
+
+
+@pytest.fixture(scope="session")
+def install(cookies_session) -> Callable[..., Path]:
+    """Bake and `make install` a project once per run, by name; reused after."""
+    projects: dict[str, Path] = {}
+
+    def installed(name: str, **answers: object) -> Path:
+        if name not in projects:
+            projects[name] = bake(cookies_session, **answers)
+            run(["make", "install"], cwd=projects[name])
+        return projects[name]
+
+    return installed

@@ -1,0 +1,195 @@
+"""The generated migration harness catches what it promises to, in a baked project.
+
+These run the generated pytest in a subprocess, as a user would, after adding
+files to the project (removed again afterwards: the project is shared).
+"""
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+SERVERS = {"postgresql": "TEST_POSTGRES_URL", "mysql": "TEST_MYSQL_URL"}
+
+BROKEN_REVISION = '''"""Add coaches, with a downgrade that forgets them.
+
+Revision ID: c0ffee000003
+Revises: 8f7a6b5c4d02
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "c0ffee000003"
+down_revision = "8f7a6b5c4d02"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table("coaches", sa.Column("id", sa.Integer(), primary_key=True))
+
+
+def downgrade() -> None:
+    pass
+'''
+
+# Holds a transaction open on a database of each server, and says which.
+HOLDING_TEST = """import os
+import time
+
+import pytest
+from sqlalchemy import text
+
+from .disposable_database import disposable_database
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("held")
+    with disposable_database("postgresql", directory) as postgresql:
+        with disposable_database("mysql", directory) as mysql:
+            yield postgresql, mysql
+
+
+def test_hold_a_transaction_open(both):
+    connections = [engine.connect() for engine in both]
+    for connection in connections:
+        connection.execute(text("CREATE TABLE held (id INTEGER)"))
+        connection.execute(text("INSERT INTO held VALUES (1)"))
+    with open(os.environ["HELD_NAMES"], "w") as names:
+        names.write(" ".join(engine.url.database for engine in both))
+    time.sleep(120)
+"""
+
+LIST_DATABASES = """
+import os
+from sqlalchemy import create_engine, text
+for variable, query in [
+    ("TEST_POSTGRES_URL", "SELECT datname FROM pg_database"),
+    ("TEST_MYSQL_URL", "SELECT schema_name FROM information_schema.schemata"),
+]:
+    with create_engine(os.environ[variable]).connect() as connection:
+        print(*connection.scalars(text(query)))
+"""
+
+
+@pytest.fixture(scope="module")
+def project(install) -> Path:
+    return install("default")
+
+
+def pytest_in(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [".venv/bin/pytest", "-p", "no:cacheprovider", *args],
+        cwd=project,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@contextmanager
+def added(path: Path, content: str) -> Iterator[Path]:
+    path.write_text(content)
+    try:
+        yield path
+    finally:
+        path.unlink()
+
+
+def require_servers() -> None:
+    required = os.environ.get("REQUIRE_TEST_BACKENDS", "")
+    for backend, variable in SERVERS.items():
+        if not os.environ.get(variable):
+            if backend in required:
+                pytest.fail(f"{variable} is not set and REQUIRE_TEST_BACKENDS lists it")
+            pytest.skip(f"set {variable} to run this test")
+
+
+def test_a_downgrade_that_forgets_a_table_fails_naming_the_revision(
+    project: Path,
+) -> None:
+    revision = project / "migrations/versions/2026_01_03_0000-c0ffee000003_coaches.py"
+    with added(revision, BROKEN_REVISION):
+        result = pytest_in(project, "tests/test_stairway.py", "-k", "sqlite")
+
+    assert result.returncode == 1, result.stdout
+    summary = result.stdout
+    assert "FAILED tests/test_stairway.py::test_stairway[sqlite-c0ffee000003]" in (
+        summary
+    )
+    assert "test_downgrade_leaves_no_trace[sqlite-c0ffee000003]" in summary
+    assert (
+        "revision c0ffee000003 (Add coaches, with a downgrade that forgets them.): "
+        "its downgrade left a trace:\n  table coaches is left over"
+    ) in summary
+    assert "upgrade to c0ffee000003 again failed" in summary
+    assert "2 failed, 4 passed" in summary
+
+
+def test_require_test_backends_turns_a_missing_url_into_a_failure(
+    project: Path,
+) -> None:
+    reason = "postgresql: set TEST_POSTGRES_URL to a server URL (or TEST_DOCKER=1)"
+    args = ("tests/test_upgrade_downgrade.py", "-k", "postgresql", "-rA")
+    unset = {"TEST_POSTGRES_URL": "", "TEST_DOCKER": ""}
+
+    skipped = pytest_in(project, *args, **unset, REQUIRE_TEST_BACKENDS="")
+    required = pytest_in(project, *args, **unset, REQUIRE_TEST_BACKENDS="postgresql")
+
+    assert skipped.returncode == 0 and "1 skipped" in skipped.stdout
+    assert f"{reason} to test it\n" in skipped.stdout
+    assert required.returncode == 1
+    assert f"{reason} to test it (REQUIRE_TEST_BACKENDS lists postgresql)\n" in (
+        required.stdout
+    )
+
+
+def test_ctrl_c_mid_run_leaves_no_database(project: Path, tmp_path: Path) -> None:
+    require_servers()
+    names_file = tmp_path / "held-names"
+    with added(project / "tests/test_zz_held.py", HOLDING_TEST) as test_file:
+        running = subprocess.Popen(
+            [".venv/bin/pytest", "-p", "no:cacheprovider", str(test_file)],
+            cwd=project,
+            env={**os.environ, "HELD_NAMES": str(names_file)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        names = wait_for_names(names_file, running)
+        running.send_signal(signal.SIGINT)
+        output, _ = running.communicate(timeout=60)
+
+    assert running.returncode == 2, output  # pytest's "interrupted"
+    assert "KeyboardInterrupt" in output
+    assert len(names) == 2 and all(n.startswith("test_migrations_") for n in names)
+    existing = list_databases(project)
+    assert not set(names) & existing, f"left on the servers: {set(names) & existing}"
+
+
+def wait_for_names(names_file: Path, running: subprocess.Popen) -> list[str]:
+    deadline = time.monotonic() + 120
+    while not names_file.exists() or not names_file.read_text():
+        assert running.poll() is None, running.communicate()[0]
+        assert time.monotonic() < deadline, "the held databases never came up"
+        time.sleep(0.2)
+    return names_file.read_text().split()
+
+
+def list_databases(project: Path) -> set[str]:
+    result = subprocess.run(
+        [".venv/bin/python", "-c", LIST_DATABASES],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return set(result.stdout.split())

@@ -1,0 +1,126 @@
+"""The schema of a database as plain data, to compare before and after a step.
+
+Everything a downgrade must undo: tables, views, sequences and enum types, and
+for each table its columns (type, nullability, default), primary key, foreign
+keys, indexes, unique and check constraints. Alembic's own version table is
+left out: its content is meant to change.
+"""
+
+from typing import Any
+
+import sqlalchemy as sa
+
+Snapshot = dict[str, Any]
+IGNORED_TABLES = {"alembic_version"}
+
+
+def snapshot(connection: sa.Connection, previous: Snapshot | None = None) -> Snapshot:
+    """The schema now; tables unchanged since ``previous`` are not reflected again.
+
+    Reflecting every table at every revision would make a stairway quadratic.
+    """
+    inspector = sa.inspect(connection)
+    shape: Snapshot = {"views": sorted(inspector.get_view_names())}
+    if connection.dialect.supports_sequences:
+        shape["sequences"] = sorted(inspector.get_sequence_names())
+    if hasattr(inspector, "get_enums"):  # PostgreSQL's CREATE TYPE ... AS ENUM
+        shape["enums"] = sorted(repr(enum) for enum in inspector.get_enums())
+    tables = [t for t in inspector.get_table_names() if t not in IGNORED_TABLES]
+    shape["tables"] = {table: {} for table in sorted(tables)}
+    shape["fingerprints"] = fingerprints = _fingerprints(connection)
+    known = (previous or {}).get("fingerprints", {})
+    changed = []
+    for table in tables:
+        if table in fingerprints and known.get(table) == fingerprints[table]:
+            shape["tables"][table] = previous["tables"][table]
+        else:
+            changed.append(table)
+    if changed:
+        _describe_tables(inspector, changed, shape["tables"])
+    return shape
+
+
+def differences(before: Snapshot, after: Snapshot) -> list[str]:
+    """What changed between two snapshots, one line per change."""
+    lines = []
+    for kind in sorted(before.keys() - {"tables", "fingerprints"}):
+        if before[kind] != after[kind]:
+            lines.append(f"{kind}: {before[kind]} became {after[kind]}")
+    old, new = before["tables"], after["tables"]
+    lines += [f"table {name} is left over" for name in sorted(new.keys() - old)]
+    lines += [f"table {name} is gone" for name in sorted(old.keys() - new)]
+    for name in sorted(old.keys() & new.keys()):
+        for aspect in old[name]:
+            if old[name][aspect] != new[name][aspect]:
+                change = _change(old[name][aspect], new[name][aspect])
+                lines.append(f"table {name}, {aspect}: {change}")
+    return lines
+
+
+def _describe_tables(
+    inspector: sa.Inspector, tables: list[str], shape: dict[str, Any]
+) -> None:
+    # get_multi_* reflect all tables in one query per kind where the dialect
+    # can (PostgreSQL), instead of one per table.
+    aspects = {
+        "columns": (inspector.get_multi_columns, _columns),
+        "primary key": (inspector.get_multi_pk_constraint, _constraint),
+        "foreign keys": (inspector.get_multi_foreign_keys, _constraints),
+        "indexes": (inspector.get_multi_indexes, _constraints),
+        "unique constraints": (inspector.get_multi_unique_constraints, _constraints),
+        "check constraints": (inspector.get_multi_check_constraints, _constraints),
+    }
+    for aspect, (reflect, simplify) in aspects.items():
+        for (_, table), found in reflect(filter_names=tables).items():
+            shape[table][aspect] = simplify(found)
+
+
+def _change(old: Any, new: Any) -> str:
+    """Only what differs: list items left or lost, columns that changed."""
+    if isinstance(old, list):
+        left = [f"left {item}" for item in new if item not in old]
+        return "; ".join(left + [f"lost {item}" for item in old if item not in new])
+    if isinstance(old, dict):
+        return "; ".join(
+            f"{key} was {old.get(key, 'absent')}, is {new.get(key, 'absent')}"
+            for key in sorted(old.keys() | new.keys())
+            if old.get(key) != new.get(key)
+        )
+    return f"{old} became {new}"
+
+
+def _fingerprints(connection: sa.Connection) -> dict[str, str]:
+    """Per table, text that changes whenever its schema does, where one is cheap.
+
+    SQLite keeps each table's and index's CREATE statement in sqlite_master.
+    Other backends reflect several tables per query, so they need none.
+    """
+    if connection.dialect.name != "sqlite":
+        return {}
+    query = sa.text(
+        "SELECT tbl_name, group_concat(sql, ';') FROM "
+        "(SELECT tbl_name, sql FROM sqlite_master ORDER BY type, name) "
+        "GROUP BY tbl_name"
+    )
+    return {table: sql for table, sql in connection.execute(query)}
+
+
+def _columns(columns: list[dict[str, Any]]) -> dict[str, str]:
+    return {
+        column["name"]: (
+            f"{column['type']!r}"
+            f"{'' if column['nullable'] else ' NOT NULL'}"
+            f"{'' if column.get('default') is None else ' DEFAULT '}"
+            f"{column.get('default') or ''}"
+        )
+        for column in columns
+    }
+
+
+def _constraint(found: dict[str, Any]) -> str:
+    # Empty options ({}, [], None) say nothing and only lengthen messages.
+    return repr(sorted((key, value) for key, value in found.items() if value))
+
+
+def _constraints(found: list[dict[str, Any]]) -> list[str]:
+    return sorted(_constraint(item) for item in found)

@@ -1,0 +1,72 @@
+"""The no-trace check sees every kind of change a downgrade may forget."""
+
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from .disposable_database import disposable_database
+from .schema_snapshot import differences, snapshot
+
+
+def table(*changes: sa.schema.SchemaItem, name_type: sa.types.TypeEngine | None = None):
+    """A small table; ``changes`` differ from the plain version in one aspect."""
+    metadata = sa.MetaData()
+    sa.Table("parent", metadata, sa.Column("id", sa.Integer, primary_key=True))
+    return sa.Table(
+        "child",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("code", sa.Integer, nullable=True),
+        sa.Column("name", name_type or sa.Unicode(50), nullable=True),
+        *changes,
+    )
+
+
+CHANGES = {
+    "columns": lambda: table(sa.Column("extra", sa.Integer)),
+    "type": lambda: table(name_type=sa.Unicode(60)),
+    "nullability": lambda: table(sa.Column("flag", sa.Integer, nullable=False)),
+    "default": lambda: table(sa.Column("flag", sa.Integer, server_default="1")),
+    "indexes": lambda: table(sa.Index("ix_child_code", "code")),
+    "unique constraints": lambda: table(sa.UniqueConstraint("code", name="uq_code")),
+    "foreign keys": lambda: table(
+        sa.ForeignKeyConstraint(["code"], ["parent.id"], name="fk_code")
+    ),
+    "check constraints": lambda: table(sa.CheckConstraint("code > 0", name="ck_code")),
+}
+
+# Differences inside a column are reported on the table's columns.
+COLUMN_ASPECTS = {"type", "nullability", "default"}
+
+
+@pytest.fixture(scope="module")
+def engine(backend: str, tmp_path_factory) -> Iterator[sa.Engine]:
+    with disposable_database(backend, tmp_path_factory.mktemp(backend)) as engine:
+        yield engine
+
+
+def shape_of(engine: sa.Engine, child: sa.Table) -> dict:
+    child.metadata.create_all(engine)
+    try:
+        with engine.connect() as connection:
+            return snapshot(connection)
+    finally:
+        child.metadata.drop_all(engine)
+
+
+def test_same_schema_has_no_differences(engine: sa.Engine) -> None:
+    assert differences(shape_of(engine, table()), shape_of(engine, table())) == []
+
+
+@pytest.mark.parametrize("aspect", CHANGES)
+def test_a_change_is_reported(engine: sa.Engine, aspect: str) -> None:
+    before = shape_of(engine, table())
+    after = shape_of(engine, CHANGES[aspect]())
+
+    found = differences(before, after)
+
+    reported = "columns" if aspect in COLUMN_ASPECTS else aspect
+    assert any(line.startswith(f"table child, {reported}: ") for line in found), (
+        f"a change of {aspect} went unnoticed: {found}"
+    )
