@@ -13,8 +13,13 @@ import pytest
 
 from .baking import run
 
+# Every database with and without the samples: those answers change what the
+# generated suite runs. docker and ci only add or remove files, so they vary
+# here without doubling the installs (test_bake.py covers all combinations).
 VARIANTS = {
     "default": {},
+    "sqlite-bare": {"include_sample_revisions": False, "ci": "none"},
+    "postgresql": {"database": "postgresql", "include_docker": False},
     "postgresql-bare": {
         "database": "postgresql",
         "include_sample_revisions": False,
@@ -22,6 +27,11 @@ VARIANTS = {
         "ci": "none",
     },
     "mysql": {"database": "mysql"},
+    "mysql-bare": {
+        "database": "mysql",
+        "include_sample_revisions": False,
+        "ci": "none",
+    },
 }
 
 
