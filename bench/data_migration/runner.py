@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from database import server
+from hand_written import revision_file
 from seed import expected_teams, players
 
 HERE = Path(__file__).resolve().parent
@@ -29,6 +30,7 @@ PLAYERS_REVISION = "5d3e0a1c2b01"
 SERVERS = {"postgresql": "TEST_POSTGRES_URL", "mysql": "TEST_MYSQL_URL"}
 SAMPLE = "sample revision"
 SQL = "hand-written SQL"
+BARE_SQL = "hand-written SQL, no Alembic"
 PER_ROW = "per-row ORM loop"
 BATCHED = "batched helper"
 
@@ -74,10 +76,15 @@ def measure(command: list[str], project: Path, url: str) -> Measure:
 def contenders(project: Path, per_row: bool) -> dict[str, tuple[list, list | None]]:
     """Each contender's upgrade command, and its downgrade command if it has one."""
     alembic = str(project / ".venv" / "bin" / "alembic")
+    hand_written = ["-c", str(hand_written_history(project))]
     python = sys.executable
     steps = {
         SAMPLE: ([alembic, "upgrade", "head"], [alembic, "downgrade", "-1"]),
         SQL: (
+            [alembic, *hand_written, "upgrade", "head"],
+            [alembic, *hand_written, "downgrade", "-1"],
+        ),
+        BARE_SQL: (
             [python, str(HERE / "hand_written.py"), "upgrade"],
             [python, str(HERE / "hand_written.py"), "downgrade"],
         ),
@@ -86,6 +93,27 @@ def contenders(project: Path, per_row: bool) -> dict[str, tuple[list, list | Non
     if per_row:
         steps[PER_ROW] = ([python, str(HERE / "per_row_orm.py")], None)
     return steps
+
+
+def hand_written_history(project: Path) -> Path:
+    """An alembic.ini whose history is revision 1 and the hand-written revision 2.
+
+    The reference then runs through the same ``alembic`` command, env.py and
+    start-up as the sample, and differs from it only in revision 2.
+    """
+    versions = project / "bench-hand-written-versions"
+    shutil.rmtree(versions, ignore_errors=True)
+    versions.mkdir()
+    for first in (project / "migrations" / "versions").glob(f"*{PLAYERS_REVISION}*.py"):
+        shutil.copy(first, versions)
+    revision_file(versions)
+    ini = project / "bench-hand-written.ini"
+    ini.write_text(
+        (project / "alembic.ini")
+        .read_text()
+        .replace("[alembic]\n", f"[alembic]\nversion_locations = {versions}\n", 1)
+    )
+    return ini
 
 
 def check_upgraded(url: str, rows: int, teams: int) -> dict[str, object]:
