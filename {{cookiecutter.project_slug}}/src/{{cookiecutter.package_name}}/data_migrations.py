@@ -73,8 +73,9 @@ def update_in_batches(
     primary key and ``columns`` and returns the new values for that row, or
     None to leave it alone. Rows are read in primary-key order, one page of
     ``batch_size`` at a time (keyset paging, so every page is an index range
-    scan), and each page's changes are written with one executemany. Memory
-    holds one page, whatever the size of the table. Returns the rows visited.
+    scan), and each page's changes are written with one executemany (on
+    MySQL and MariaDB, through a temporary table: see write()). Memory holds
+    one page, whatever the size of the table. Returns the rows visited.
     """
     if offline():
         raise CommandError(
@@ -137,7 +138,8 @@ def scratch_table(
 
     An empty SELECT gives it the real columns' types and character sets. A
     temporary table belongs to this connection alone, and neither CREATE nor
-    DROP TEMPORARY TABLE commits Alembic's transaction.
+    DROP TEMPORARY TABLE commits Alembic's transaction. The migrating user
+    needs the CREATE TEMPORARY TABLES privilege (ALL on the database has it).
     """
     name = "update_in_batches_page"
     connection = session.connection()
