@@ -2,7 +2,8 @@
 
 Runs in the baked project's virtual environment (main.py starts it). Every
 step is a fresh child process on a freshly restored copy of the same seeded
-database; its wall time and peak RSS (os.wait4) are what the table shows.
+database; its wall time and peak RSS (os.wait4, in peak.py) are what the table
+shows.
 After each step the bench checks the data, so a fast wrong answer fails.
 """
 
@@ -13,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import asdict, dataclass, field
 from itertools import zip_longest
 from pathlib import Path
@@ -57,20 +57,17 @@ class Result:
 def measure(command: list[str], project: Path, url: str) -> Measure:
     """Run ``command`` as a child; its wall time and peak resident memory."""
     env = {**os.environ, "DATABASE_URL": url}
-    with tempfile.TemporaryFile() as output:
-        started = time.perf_counter()
-        child = subprocess.Popen(
-            command, cwd=project, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-        _, status, usage = os.wait4(child.pid, 0)
-        seconds = time.perf_counter() - started
-        child.returncode = os.waitstatus_to_exitcode(status)
-        if child.returncode:
+    with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryFile() as output:
+        result = Path(tmp) / "measure.json"
+        peak = [sys.executable, str(HERE / "peak.py"), str(result)]
+        status = subprocess.run(
+            peak + command, cwd=project, env=env, stdout=output, stderr=output
+        ).returncode
+        if status:
             output.seek(0)
             tail = output.read().decode(errors="replace")[-3000:]
-            raise BenchError(f"{' '.join(command)} exited {child.returncode}:\n{tail}")
-    # Linux reports ru_maxrss in KiB.
-    return Measure(seconds, usage.ru_maxrss / 1024)
+            raise BenchError(f"{' '.join(command)} exited {status}:\n{tail}")
+        return Measure(**json.loads(result.read_text()))
 
 
 def contenders(project: Path, per_row: bool) -> dict[str, tuple[list, list | None]]:
