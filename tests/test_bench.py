@@ -18,10 +18,11 @@ SERVERS = {"postgresql": "TEST_POSTGRES_URL", "mysql": "TEST_MYSQL_URL"}
 CONTENDERS = {
     "sample revision",
     "hand-written SQL",
+    "hand-written SQL, no Alembic",
     "per-row ORM loop",
     "batched helper",
 }
-REVERSIBLE = {"sample revision", "hand-written SQL"}
+REVERSIBLE = {"sample revision", "hand-written SQL", "hand-written SQL, no Alembic"}
 
 
 def test_bench_contenders_migrate_the_data_correctly(tmp_path: Path) -> None:

@@ -1,13 +1,18 @@
 """The reference: the same schema and data change as hand-written SQL.
 
 What a DBA would write for each backend, run in one transaction where the
-backend has transactional DDL. Run in the baked project with DATABASE_URL set:
-    python hand_written.py upgrade|downgrade
+backend has transactional DDL. The bench runs it two ways, in the baked
+project with DATABASE_URL set:
+- as revision 2 of a copy of the project's history (``revision_file``), by
+  the same ``alembic upgrade head`` / ``alembic downgrade -1`` as the sample;
+- as a bare process, without Alembic: ``python hand_written.py upgrade|downgrade``.
 """
 
 import sys
+from pathlib import Path
 
 import sqlalchemy as sa
+from alembic import op
 
 from database import bench_engine
 
@@ -101,21 +106,54 @@ MYSQL = {
 }
 
 
-def statements(engine: sa.Engine, direction: str) -> list[str]:
-    if engine.dialect.name == "sqlite":
+# Revision 2 of the reference's history: the same SQL, run by Alembic.
+REVISION = f'''"""Revision 2 as hand-written SQL, written by the bench."""
+
+import sys
+
+sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
+
+from hand_written import in_revision
+
+revision = "{TEAMS}"
+down_revision = "{PLAYERS}"
+branch_labels = depends_on = None
+
+
+def upgrade():
+    in_revision("upgrade")
+
+
+def downgrade():
+    in_revision("downgrade")
+'''
+
+
+def revision_file(versions: Path) -> None:
+    """Write the reference's revision 2 into ``versions``."""
+    (versions / f"{TEAMS}_hand_written.py").write_text(REVISION)
+
+
+def statements(dialect: sa.Dialect, direction: str) -> list[str]:
+    if dialect.name == "sqlite":
         return SQLITE[direction]
-    if engine.dialect.name == "postgresql":
+    if dialect.name == "postgresql":
         return POSTGRESQL[direction]
     # The byte-exact collation the sample's exact_unicode() picks.
-    collation = "utf8mb4_nopad_bin" if engine.dialect.is_mariadb else "utf8mb4_0900_bin"
+    collation = "utf8mb4_nopad_bin" if dialect.is_mariadb else "utf8mb4_0900_bin"
     return [sql.format(collation=collation) for sql in MYSQL[direction]]
+
+
+def in_revision(direction: str) -> None:
+    for sql in statements(op.get_context().dialect, direction):
+        op.get_bind().exec_driver_sql(sql)
 
 
 def migrate(direction: str) -> None:
     engine = bench_engine()
     version = TEAMS if direction == "upgrade" else PLAYERS
     with engine.begin() as connection:
-        for sql in statements(engine, direction):
+        for sql in statements(engine.dialect, direction):
             connection.exec_driver_sql(sql)
         connection.execute(
             sa.text("UPDATE alembic_version SET version_num = :version"),

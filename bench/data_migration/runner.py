@@ -2,7 +2,8 @@
 
 Runs in the baked project's virtual environment (main.py starts it). Every
 step is a fresh child process on a freshly restored copy of the same seeded
-database; its wall time and peak RSS (os.wait4) are what the table shows.
+database; its wall time and peak RSS (os.wait4, in peak.py) are what the table
+shows.
 After each step the bench checks the data, so a fast wrong answer fails.
 """
 
@@ -13,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import asdict, dataclass, field
 from itertools import zip_longest
 from pathlib import Path
@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from database import server
+from hand_written import revision_file
 from seed import expected_teams, players
 
 HERE = Path(__file__).resolve().parent
@@ -29,6 +30,7 @@ PLAYERS_REVISION = "5d3e0a1c2b01"
 SERVERS = {"postgresql": "TEST_POSTGRES_URL", "mysql": "TEST_MYSQL_URL"}
 SAMPLE = "sample revision"
 SQL = "hand-written SQL"
+BARE_SQL = "hand-written SQL, no Alembic"
 PER_ROW = "per-row ORM loop"
 BATCHED = "batched helper"
 
@@ -55,29 +57,31 @@ class Result:
 def measure(command: list[str], project: Path, url: str) -> Measure:
     """Run ``command`` as a child; its wall time and peak resident memory."""
     env = {**os.environ, "DATABASE_URL": url}
-    with tempfile.TemporaryFile() as output:
-        started = time.perf_counter()
-        child = subprocess.Popen(
-            command, cwd=project, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-        _, status, usage = os.wait4(child.pid, 0)
-        seconds = time.perf_counter() - started
-        child.returncode = os.waitstatus_to_exitcode(status)
-        if child.returncode:
+    with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryFile() as output:
+        result = Path(tmp) / "measure.json"
+        peak = [sys.executable, str(HERE / "peak.py"), str(result)]
+        status = subprocess.run(
+            peak + command, cwd=project, env=env, stdout=output, stderr=output
+        ).returncode
+        if status:
             output.seek(0)
             tail = output.read().decode(errors="replace")[-3000:]
-            raise BenchError(f"{' '.join(command)} exited {child.returncode}:\n{tail}")
-    # Linux reports ru_maxrss in KiB.
-    return Measure(seconds, usage.ru_maxrss / 1024)
+            raise BenchError(f"{' '.join(command)} exited {status}:\n{tail}")
+        return Measure(**json.loads(result.read_text()))
 
 
 def contenders(project: Path, per_row: bool) -> dict[str, tuple[list, list | None]]:
     """Each contender's upgrade command, and its downgrade command if it has one."""
     alembic = str(project / ".venv" / "bin" / "alembic")
+    hand_written = ["-c", str(hand_written_history(project))]
     python = sys.executable
     steps = {
         SAMPLE: ([alembic, "upgrade", "head"], [alembic, "downgrade", "-1"]),
         SQL: (
+            [alembic, *hand_written, "upgrade", "head"],
+            [alembic, *hand_written, "downgrade", "-1"],
+        ),
+        BARE_SQL: (
             [python, str(HERE / "hand_written.py"), "upgrade"],
             [python, str(HERE / "hand_written.py"), "downgrade"],
         ),
@@ -86,6 +90,27 @@ def contenders(project: Path, per_row: bool) -> dict[str, tuple[list, list | Non
     if per_row:
         steps[PER_ROW] = ([python, str(HERE / "per_row_orm.py")], None)
     return steps
+
+
+def hand_written_history(project: Path) -> Path:
+    """An alembic.ini whose history is revision 1 and the hand-written revision 2.
+
+    The reference then runs through the same ``alembic`` command, env.py and
+    start-up as the sample, and differs from it only in revision 2.
+    """
+    versions = project / "bench-hand-written-versions"
+    shutil.rmtree(versions, ignore_errors=True)
+    versions.mkdir()
+    for first in (project / "migrations" / "versions").glob(f"*{PLAYERS_REVISION}*.py"):
+        shutil.copy(first, versions)
+    revision_file(versions)
+    ini = project / "bench-hand-written.ini"
+    ini.write_text(
+        (project / "alembic.ini")
+        .read_text()
+        .replace("[alembic]\n", f"[alembic]\nversion_locations = {versions}\n", 1)
+    )
+    return ini
 
 
 def check_upgraded(url: str, rows: int, teams: int) -> dict[str, object]:

@@ -26,6 +26,7 @@ class Player(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.Unicode(200))
+    nickname: Mapped[str | None] = mapped_column(sa.Unicode(200))
 
 
 # Ids with gaps, inserted out of order: the walk must still go in key order.
@@ -71,10 +72,14 @@ def test_visits_every_row_once_in_key_order(players: sa.Engine) -> None:
 
 def test_writes_each_batch_with_one_executemany(players: sa.Engine) -> None:
     batches: list[int] = []
+    # MySQL drivers send an executemany UPDATE row by row, so there each page
+    # is inserted into a temporary table (one multi-row INSERT) and joined in.
+    mysql = players.dialect.name == "mysql"
+    writes = "INSERT INTO update_in_batches_page" if mysql else "UPDATE"
 
     @sa.event.listens_for(players, "before_cursor_execute")
     def count(connection, cursor, statement, parameters, context, executemany):
-        if statement.startswith("UPDATE"):
+        if statement.startswith(writes):
             batches.append(len(parameters) if executemany else 1)
 
     run_in_revision(
@@ -83,6 +88,33 @@ def test_writes_each_batch_with_one_executemany(players: sa.Engine) -> None:
     )
 
     assert batches == [4, 4, 2]
+
+
+def test_writes_values_exactly_and_can_run_twice(players: sa.Engine) -> None:
+    values = ["O'Brien", 'say "hi"', "back\\slash", "Zoë 🐍 ", "100%", None]
+
+    def rename(player: sa.Row[Any]) -> dict[str, str | None]:
+        value = values[player.id % len(values)]
+        # Rows that set different columns are written in separate groups.
+        return {"nickname": value} if player.id % 3 else {"name": str(value)}
+
+    def twice() -> None:
+        # Twice in one transaction: the first walk leaves nothing behind.
+        update_in_batches(Player, lambda p: {"nickname": "first"}, batch_size=3)
+        update_in_batches(Player, rename, batch_size=3)
+
+    run_in_revision(players, twice)
+
+    with players.connect() as connection:
+        found = connection.execute(sa.select(Player.id, Player.name, Player.nickname))
+        rows = {id_: (name, nickname) for id_, name, nickname in found}
+    expected = {
+        id_: (f"player {id_}", values[id_ % len(values)])
+        if id_ % 3
+        else (str(values[id_ % len(values)]), "first")
+        for id_ in IDS
+    }
+    assert rows == expected
 
 
 def test_updates_what_change_returns_and_leaves_the_rest(

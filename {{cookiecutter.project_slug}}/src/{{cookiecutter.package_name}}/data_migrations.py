@@ -73,8 +73,9 @@ def update_in_batches(
     primary key and ``columns`` and returns the new values for that row, or
     None to leave it alone. Rows are read in primary-key order, one page of
     ``batch_size`` at a time (keyset paging, so every page is an index range
-    scan), and each page's changes are written with one executemany. Memory
-    holds one page, whatever the size of the table. Returns the rows visited.
+    scan), and each page's changes are written with one executemany (on
+    MySQL and MariaDB, through a temporary table: see write()). Memory holds
+    one page, whatever the size of the table. Returns the rows visited.
     """
     if offline():
         raise CommandError(
@@ -92,16 +93,68 @@ def update_in_batches(
                 if (values := change(row)) is not None
             ]
             if changes:
-                # ORM bulk UPDATE by primary key: one executemany per page.
-                # No objects are loaded, so there is nothing to synchronize.
-                session.execute(
-                    sa.update(model),
-                    changes,
-                    execution_options={"synchronize_session": False},
-                )
+                write(session, model, key, changes)
             progress.advance(len(page))
         progress.finish()
     return progress.done
+
+
+def write(
+    session: Session,
+    model: type[Any],
+    key: InstrumentedAttribute[Any],
+    changes: list[dict[str, Any]],
+) -> None:
+    """Write one page of changes, each a dict of the primary key and new values."""
+    if session.get_bind().dialect.name != "mysql":
+        # ORM bulk UPDATE by primary key: one executemany per page (pipelined
+        # by psycopg, in-process on SQLite). No objects are loaded, so there is
+        # nothing to synchronize.
+        session.execute(
+            sa.update(model), changes, execution_options={"synchronize_session": False}
+        )
+        return
+    # MySQL drivers send an executemany UPDATE one row per round trip, but
+    # turn an executemany INSERT into multi-row INSERTs. So the page goes into
+    # a temporary table and one UPDATE joins it in. Rows that set different
+    # columns go in separate groups.
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in changes:
+        groups.setdefault(tuple(row), []).append(row)
+    columns = sa.inspect(model).columns
+    for names, rows in groups.items():
+        with scratch_table(session, {name: columns[name] for name in names}) as page:
+            session.execute(sa.insert(page), rows)
+            new = {columns[name]: page.c[name] for name in names if name != key.key}
+            on_key = columns[key.key] == page.c[key.key]
+            session.execute(sa.update(model.__table__).values(new).where(on_key))
+
+
+@contextmanager
+def scratch_table(
+    session: Session, columns: Mapping[str, sa.Column[Any]]
+) -> Iterator[sa.Table]:
+    """A temporary table of ``columns``, named by their keys, keyed by the first.
+
+    An empty SELECT gives it the real columns' types and character sets. A
+    temporary table belongs to this connection alone, and neither CREATE nor
+    DROP TEMPORARY TABLE commits Alembic's transaction. The migrating user
+    needs the CREATE TEMPORARY TABLES privilege (ALL on the database has it).
+    """
+    name = "update_in_batches_page"
+    connection = session.connection()
+    quote = connection.dialect.identifier_preparer.quote
+    shape = sa.select(*(c.label(k) for k, c in columns.items())).where(sa.false())
+    connection.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE {name} (PRIMARY KEY ({quote(next(iter(columns)))}))"
+        f" {shape.compile(connection)}"
+    )
+    try:
+        yield sa.Table(
+            name, sa.MetaData(), *(sa.Column(k, c.type) for k, c in columns.items())
+        )
+    finally:
+        connection.exec_driver_sql(f"DROP TEMPORARY TABLE {name}")
 
 
 def primary_key(model: type[Any]) -> InstrumentedAttribute[Any]:
