@@ -117,7 +117,7 @@ def _drop(name: str) -> None:
     if server is None:
         return
     with _admin(server) as connection:
-        if connection.dialect.name == "mysql":
+        if connection.dialect.name in ("mysql", "mariadb"):
             _end_sessions(connection, name)
             connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
         else:

@@ -74,7 +74,7 @@ def test_writes_each_batch_with_one_executemany(players: sa.Engine) -> None:
     batches: list[int] = []
     # MySQL drivers send an executemany UPDATE row by row, so there each page
     # is inserted into a temporary table (one multi-row INSERT) and joined in.
-    mysql = players.dialect.name == "mysql"
+    mysql = players.dialect.name in ("mysql", "mariadb")
     writes = "INSERT INTO update_in_batches_page" if mysql else "UPDATE"
 
     @sa.event.listens_for(players, "before_cursor_execute")

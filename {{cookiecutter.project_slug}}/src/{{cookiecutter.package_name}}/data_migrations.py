@@ -106,7 +106,7 @@ def write(
     changes: list[dict[str, Any]],
 ) -> None:
     """Write one page of changes, each a dict of the primary key and new values."""
-    if session.get_bind().dialect.name != "mysql":
+    if session.get_bind().dialect.name not in ("mysql", "mariadb"):
         # ORM bulk UPDATE by primary key: one executemany per page (pipelined
         # by psycopg, in-process on SQLite). No objects are loaded, so there is
         # nothing to synchronize.
