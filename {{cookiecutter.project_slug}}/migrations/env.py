@@ -88,6 +88,8 @@ def run_migrations(connection: Connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        # sqlite.py's recipe gives SQLite transactional DDL; Alembic assumes not.
+        transactional_ddl=True if connection.dialect.name == "sqlite" else None,
         # One transaction per revision: a failure keeps the revisions before it.
         transaction_per_migration=True,
         # Runs inside each revision's transaction, before it commits.

@@ -23,6 +23,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
+from {{ cookiecutter.package_name }}.sqlite import make_transactional
+
 from . import docker_servers
 
 BACKENDS = ("sqlite", "postgresql", "mysql")
@@ -81,6 +83,8 @@ def disposable_database(backend: str, directory: Path) -> Iterator[Engine]:
         path = str(directory / f"{NAME_PREFIX}{uuid.uuid4().hex[:12]}.sqlite3")
         _CREATED.add(path)
         engine = create_engine(f"sqlite:///{path}")
+        # Migrate in the same real transactions as `alembic upgrade` does.
+        make_transactional(engine)
     else:
         server = server_url(backend)
         assert server is not None, f"{URL_VARIABLES[backend]} is not set"
