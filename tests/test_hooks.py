@@ -1,6 +1,7 @@
 """Bad answers stop generation with one ERROR line; the hooks' own logic."""
 
 import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -40,6 +41,24 @@ def test_bad_answers_stop_generation_with_one_error_line(
     assert not any(tmp_path.iterdir()), "output folder left behind"
     errors = [line for line in capfd.readouterr().err.splitlines() if "ERROR:" in line]
     assert len(errors) == 1 and message in errors[0], errors
+
+
+def test_the_cookiecutter_command_shows_the_error_line(tmp_path: Path) -> None:
+    """What a user sees: ours is the one ERROR line on stderr, and no folder."""
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", str(TEMPLATE)]
+    result = subprocess.run(
+        [*command, "--output-dir", str(tmp_path), "package_name=class"],
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if "ERROR:" in line]
+    assert errors == [
+        "ERROR: package_name 'class' is a Python keyword: "
+        "choose another, e.g. 'class_db'."
+    ]
+    assert not any(tmp_path.iterdir()), "output folder left behind"
 
 
 def render_source(name: str, context: dict[str, object]) -> str:
