@@ -31,6 +31,7 @@ SERVERS = {"postgresql": "TEST_POSTGRES_URL", "mysql": "TEST_MYSQL_URL"}
 SAMPLE = "sample revision"
 SQL = "hand-written SQL"
 BARE_SQL = "hand-written SQL, no Alembic"
+INDEX_KEPT_SQL = "hand-written SQL, index kept"
 PER_ROW = "per-row ORM loop"
 BATCHED = "batched helper"
 
@@ -73,7 +74,8 @@ def measure(command: list[str], project: Path, url: str) -> Measure:
 def contenders(project: Path, per_row: bool) -> dict[str, tuple[list, list | None]]:
     """Each contender's upgrade command, and its downgrade command if it has one."""
     alembic = str(project / ".venv" / "bin" / "alembic")
-    hand_written = ["-c", str(hand_written_history(project))]
+    hand_written = ["-c", str(hand_written_history(project, "best"))]
+    index_kept = ["-c", str(hand_written_history(project, "index-kept"))]
     python = sys.executable
     steps = {
         SAMPLE: ([alembic, "upgrade", "head"], [alembic, "downgrade", "-1"]),
@@ -85,6 +87,10 @@ def contenders(project: Path, per_row: bool) -> dict[str, tuple[list, list | Non
             [python, str(HERE / "hand_written.py"), "upgrade"],
             [python, str(HERE / "hand_written.py"), "downgrade"],
         ),
+        INDEX_KEPT_SQL: (
+            [alembic, *index_kept, "upgrade", "head"],
+            [alembic, *index_kept, "downgrade", "-1"],
+        ),
         BATCHED: ([python, str(HERE / "batched.py")], None),
     }
     if per_row:
@@ -92,19 +98,19 @@ def contenders(project: Path, per_row: bool) -> dict[str, tuple[list, list | Non
     return steps
 
 
-def hand_written_history(project: Path) -> Path:
+def hand_written_history(project: Path, variant: str) -> Path:
     """An alembic.ini whose history is revision 1 and the hand-written revision 2.
 
     The reference then runs through the same ``alembic`` command, env.py and
     start-up as the sample, and differs from it only in revision 2.
     """
-    versions = project / "bench-hand-written-versions"
+    versions = project / f"bench-hand-written-{variant}-versions"
     shutil.rmtree(versions, ignore_errors=True)
     versions.mkdir()
     for first in (project / "migrations" / "versions").glob(f"*{PLAYERS_REVISION}*.py"):
         shutil.copy(first, versions)
-    revision_file(versions)
-    ini = project / "bench-hand-written.ini"
+    revision_file(versions, variant)
+    ini = project / f"bench-hand-written-{variant}.ini"
     ini.write_text(
         (project / "alembic.ini")
         .read_text()

@@ -87,17 +87,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table(
-        "players", copy_from=players_table(team_id_column(), *team_id_links())
-    ) as batch_op:
-        batch_op.add_column(team_column())
+    # The key and the index go before the data, as they came after it in
+    # upgrade(): the UPDATE below writes every row, and each write would
+    # update the index (on PostgreSQL, a new entry for each new row version).
+    unlink_team_id()
+    op.add_column("players", team_column())
     execute(fill_team_names())
     with op.batch_alter_table(
-        "players",
-        copy_from=players_table(team_id_column(), *team_id_links(), team_column()),
+        "players", copy_from=players_table(team_id_column(), team_column())
     ) as batch_op:
-        batch_op.drop_constraint(op.f("fk_players_team_id_teams"), type_="foreignkey")
-        batch_op.drop_index(op.f("ix_players_team_id"))
         batch_op.drop_column("team_id")
     op.drop_table("teams")
 
@@ -118,6 +116,20 @@ def link_team_id(batch_op: BatchOperations) -> None:
     batch_op.create_foreign_key(
         op.f("fk_players_team_id_teams"), "teams", ["team_id"], ["id"]
     )
+
+
+def unlink_team_id() -> None:
+    """Drop what link_team_id() added: the foreign key, then its index.
+
+    SQLite cannot drop a foreign key in place; there the table rebuild that
+    drops team_id leaves it out, and that rebuild is the only table copy.
+    """
+    if op.get_context().dialect.name != "sqlite":
+        # MySQL needs the key gone before the index it uses.
+        op.drop_constraint(
+            op.f("fk_players_team_id_teams"), "players", type_="foreignkey"
+        )
+    op.drop_index(op.f("ix_players_team_id"), table_name="players")
 
 
 def fill_team_ids() -> sa.Update:
@@ -166,16 +178,6 @@ def team_column() -> sa.Column:
 
 def team_id_column() -> sa.Column:
     return sa.Column("team_id", sa.Integer(), nullable=True)
-
-
-def team_id_links() -> list[sa.schema.SchemaItem]:
-    """The index and foreign key that link_team_id() adds to team_id."""
-    return [
-        sa.Index("ix_players_team_id", "team_id"),
-        sa.ForeignKeyConstraint(
-            ["team_id"], ["teams.id"], name="fk_players_team_id_teams"
-        ),
-    ]
 
 
 def team_id_of(name: sa.ColumnElement[str | None]) -> sa.ScalarSelect[int]:
