@@ -31,7 +31,8 @@ def test_bench_contenders_migrate_the_data_correctly(tmp_path: Path) -> None:
     bench = TEMPLATE / "bench" / "data_migration" / "main.py"
     result = run(
         [sys.executable, str(bench), "--build", str(tmp_path / "build")]
-        + ["--rows", str(ROWS), "--teams", str(TEAMS), "--json", str(results_file)],
+        + ["--rows", str(ROWS), "--teams", str(TEAMS), "--json", str(results_file)]
+        + ["--startup-runs", "1"],
         cwd=TEMPLATE,
     )
     results = json.loads(results_file.read_text())
@@ -46,5 +47,10 @@ def test_bench_contenders_migrate_the_data_correctly(tmp_path: Path) -> None:
         reversible = entry["contender"] in REVERSIBLE
         assert entry["facts"].get("restored", False) is reversible, entry
         assert (entry["downgrade"] is not None) is reversible, entry
-    table = [line for line in result.stdout.splitlines() if line.startswith("| ")]
-    assert len(table) == 2 + len(results)  # the header, its rule, one per result
+    tables = result.stdout.split("\n\n")
+    rows = [line for line in tables[1].splitlines() if line.startswith("| ")]
+    assert len(rows) == 2 + len(results)  # the header, its rule, one per result
+    # The start-up breakdown: header, rule, four layers and the whole command.
+    startup = [line for line in tables[-1].splitlines() if line.startswith("| ")]
+    assert len(startup) == 7, tables[-1]
+    assert startup[-1].startswith("| `alembic upgrade head` at head"), startup

@@ -24,6 +24,8 @@ from sqlalchemy.pool import NullPool
 from database import server
 from hand_written import revision_file
 from seed import expected_teams, players
+from startup import breakdown
+from startup import table as startup_table
 
 HERE = Path(__file__).resolve().parent
 PLAYERS_REVISION = "5d3e0a1c2b01"
@@ -282,6 +284,12 @@ def main() -> None:
         help="comma-separated, from sqlite,postgresql,mysql (default: all)",
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--startup-runs",
+        type=int,
+        default=7,
+        help="runs per row of the start-up breakdown (0: leave it out)",
+    )
     args = parser.parse_args()
     try:
         results = run(args.project.resolve(), args)
@@ -291,6 +299,9 @@ def main() -> None:
         # One line, naming the server but never its password.
         sys.exit(f"bench failed: {' '.join(str(error.orig).split())}")
     print(table(results, args))
+    if args.startup_runs:
+        rows = breakdown(args.project.resolve(), args.startup_runs)
+        print(f"\n{startup_table(rows, args.startup_runs)}")
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=2))
 
