@@ -89,7 +89,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     # The key and the index go before the data, as they came after it in
     # upgrade(): the UPDATE below writes every row, and each write would
-    # update the index (on PostgreSQL, a new entry for each new row version).
+    # update the index too (on PostgreSQL, one entry per new row version).
     unlink_team_id()
     op.add_column("players", team_column())
     execute(fill_team_names())
@@ -121,14 +121,14 @@ def link_team_id(batch_op: BatchOperations) -> None:
 def unlink_team_id() -> None:
     """Drop what link_team_id() added: the foreign key, then its index.
 
-    SQLite cannot drop a foreign key in place; there the table rebuild that
-    drops team_id leaves it out, and that rebuild is the only table copy.
+    Not on SQLite: its UPDATE leaves alone an index whose columns it does not
+    change, and it cannot drop a foreign key in place. There the table rebuild
+    that drops team_id leaves both out, and is the only copy of the table.
     """
-    if op.get_context().dialect.name != "sqlite":
-        # MySQL needs the key gone before the index it uses.
-        op.drop_constraint(
-            op.f("fk_players_team_id_teams"), "players", type_="foreignkey"
-        )
+    if op.get_context().dialect.name == "sqlite":
+        return
+    # MySQL needs the key gone before the index it uses.
+    op.drop_constraint(op.f("fk_players_team_id_teams"), "players", type_="foreignkey")
     op.drop_index(op.f("ix_players_team_id"), table_name="players")
 
 
