@@ -1,7 +1,7 @@
 """${message}
 
 Revision ID: ${up_revision}
-Revises: ${down_revision | comma,n}
+Revises:${" " + comma(down_revision) if down_revision else ""}
 Create Date: ${create_date}
 
 Data: what this revision does to existing rows, or "none".
@@ -14,9 +14,10 @@ from alembic import op
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 ${imports if imports else ""}
 from {{ cookiecutter.package_name }}.data_migrations import (
-    execute,
+    migration_session,
     update_in_batches,
 )
+from {{ cookiecutter.package_name }}.lint import squawk_ignore
 
 revision: str = ${repr(up_revision)}
 down_revision: str | Sequence[str] | None = ${repr(down_revision)}
@@ -52,21 +53,24 @@ ${frozen_models}
 
 def upgrade() -> None:
     ${upgrades if upgrades else "pass"}
-    # Data, set-based (prefer this): one statement does the work inside the
-    # database, as fast for ten million rows as for ten, and `--sql` prints it.
-    # execute(
-    #     sa.update(Player).where(Player.position == "").values(position=None)
-    # )
-    #
-    # Data, row by row, only when the change needs Python. update_in_batches
-    # reads the given columns in primary-key order, a page at a time, and
-    # writes each page's new values with one statement; it logs progress.
+    # Data: a Session on Alembic's connection, working on the frozen models.
+    # Alembic owns the transaction, so never commit; the block flushes.
+    with migration_session() as session:
+        # Set-based statements (prefer these): the database does the work, as
+        # fast for ten million rows as for ten, and `--sql` prints them.
+        # session.execute(
+        #     sa.update(Player).where(Player.position == "").values(position=None)
+        # )
+        pass
+    # Row by row, only when the change needs Python: update_in_batches reads
+    # the given columns a page at a time in primary-key order and writes each
+    # page with one statement (`--sql` cannot render it: it reads rows).
     # update_in_batches(
     #     Player, lambda player: {"name": player.name.strip()}, Player.name
     # )
     #
-    # Offline mode (`alembic upgrade --sql`) has no database to read: execute()
-    # renders its statements, update_in_batches() stops with an error.
+    # Breaking one of `make lint-migrations`' rules on purpose? Say why, then:
+    # squawk_ignore("ban-drop-column")
 
 
 def downgrade() -> None:

@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from alembic import op
 
 from {{ cookiecutter.package_name }}.data_migrations import exact_unicode
-from {{ cookiecutter.package_name }}.lint import squawk_ignore
 
 revision: str = "5d3e0a1c2b01"
 down_revision: str | Sequence[str] | None = None
@@ -22,9 +21,6 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # Integer ids keep the samples alike on every backend. A table that may
-    # outgrow 2**31 rows wants sa.BigInteger() and sa.Identity() instead.
-    squawk_ignore("prefer-bigint-over-int", "prefer-identity")
     op.create_table(
         "players",
         sa.Column("id", sa.Integer(), nullable=False),

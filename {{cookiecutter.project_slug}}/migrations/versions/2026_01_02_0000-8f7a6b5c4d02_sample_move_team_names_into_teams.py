@@ -52,8 +52,6 @@ class Player(Base):
 
 
 def upgrade() -> None:
-    # Integer ids, as in the first revision.
-    squawk_ignore("prefer-bigint-over-int", "prefer-identity")
     op.create_table(
         "teams",
         sa.Column("id", sa.Integer(), nullable=False),

@@ -30,17 +30,37 @@ def migration_session() -> Iterator[Session]:
 
     Alembic owns the transaction: it commits after the revision (or rolls back
     if it fails), so never call ``session.commit()`` here. Pending changes are
-    flushed when the block ends.
+    flushed when the block ends. Under ``--sql`` the Session renders the
+    set-based statements it is given (see RenderingSession).
     """
     if offline():
-        raise CommandError(
-            "this revision loads rows through a Session, which --sql cannot render: "
-            "run it against a database, or write its data step as set-based "
-            "statements passed to execute()."
-        )
+        yield RenderingSession()
+        return
     with Session(bind=op.get_bind()) as session:
         yield session
         session.flush()
+
+
+class RenderingSession(Session):
+    """The Session of ``alembic upgrade --sql``: it prints, it cannot read.
+
+    INSERT, UPDATE and DELETE statements are rendered into the SQL script.
+    Anything that needs the database (a SELECT, loading or flushing objects)
+    asks for a connection, and there is none: that stops with one line.
+    """
+
+    def execute(self, statement: Executable, params: Any = None, **_: Any) -> Any:
+        if params is None and isinstance(statement, sa.sql.dml.UpdateBase):
+            op.execute(statement)
+            return None
+        return super().execute(statement, params)
+
+    def get_bind(self, *_: Any, **__: Any) -> sa.Engine:
+        raise CommandError(
+            "this revision reads rows through its Session, which --sql cannot "
+            "render: run it against a database, or write its data step as "
+            "INSERT/UPDATE/DELETE statements passed to session.execute()."
+        )
 
 
 def execute(*statements: Executable) -> None:
@@ -50,10 +70,6 @@ def execute(*statements: Executable) -> None:
     the database, so they take the same time and memory for ten rows or ten
     million, and they can be printed for review in offline mode.
     """
-    if offline():
-        for statement in statements:
-            op.execute(statement)
-        return
     with migration_session() as session:
         for statement in statements:
             # The Session holds no objects to keep in step, and its default
@@ -186,7 +202,7 @@ def pages(
 
 
 class Progress:
-    """Logs rows done, the total and the rate, every PROGRESS_EVERY_SECONDS."""
+    """Logs rows done, the total, the rate and the time left, now and then."""
 
     def __init__(self, table: str, total: int) -> None:
         self.table = table
@@ -208,13 +224,15 @@ class Progress:
     def report(self) -> None:
         self.reported = time.monotonic()
         self.unreported = False
-        elapsed = max(self.reported - self.started, 1e-9)
+        rate = self.done / max(self.reported - self.started, 1e-9)
+        left = max(self.total - self.done, 0) / rate if rate else 0.0
         log.info(
-            "%s: %d of %d rows, %.0f rows/s",
+            "%s: %d of %d rows, %.0f rows/s, %.0f s left",
             self.table,
             self.done,
             self.total,
-            self.done / elapsed,
+            rate,
+            left,
         )
 
 

@@ -1,0 +1,119 @@
+"""The generated README's flow for a new table, and the scaffold it relies on.
+
+A user migrates, changes models.py, runs `make autorevision`, `make migrate`,
+`make check` and `make test`: on a fresh bake that must be green as written,
+with no linter complaint about the revision autogenerate wrote.
+"""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .baking import run
+
+COACHES = """
+
+class Coach(Base):
+    __tablename__ = "coaches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(Unicode(200))
+"""
+
+
+@pytest.fixture
+def default_project(install) -> Path:
+    return install("default")
+
+
+@pytest.fixture
+def bare_project(install) -> Path:
+    return install("sqlite-bare", include_sample_revisions=False, ci="none")
+
+
+@pytest.fixture
+def restore_afterwards(default_project: Path):
+    """Put models.py and the revisions back as baked, whatever the test did."""
+    models = next(default_project.glob("src/*/models.py"))
+    saved = models.read_text()
+    versions = set((default_project / "migrations" / "versions").glob("*.py"))
+    yield models
+    models.write_text(saved)
+    for revision in (default_project / "migrations" / "versions").glob("*.py"):
+        if revision not in versions:
+            revision.unlink()
+    (default_project / "local.sqlite3").unlink(missing_ok=True)
+
+
+def local(project: Path) -> dict[str, str]:
+    return {"DATABASE_URL": f"sqlite:///{project / 'local.sqlite3'}"}
+
+
+def test_readme_flow_for_a_new_table_is_green(
+    default_project: Path, restore_afterwards: Path
+) -> None:
+    env = local(default_project)
+    run(["make", "migrate"], cwd=default_project, env=env)
+    restore_afterwards.write_text(restore_afterwards.read_text() + COACHES)
+    run(["make", "autorevision", "m=add coaches"], cwd=default_project, env=env)
+    [table] = default_project.glob("migrations/versions/*_add_coaches.py")
+    assert "op.create_table(" in table.read_text()
+    run(["make", "migrate"], cwd=default_project, env=env)
+    checked = run(["make", "check"], cwd=default_project, env=env)
+    assert "No new upgrade operations detected" in checked.stdout
+    # A data revision from the scaffold, as written: its step opens a session.
+    run(["make", "revision", "m=tidy coaches"], cwd=default_project, env=env)
+    [data] = default_project.glob("migrations/versions/*_tidy_coaches.py")
+    assert "    with migration_session() as session:\n" in data.read_text()
+    # lint, lint-migrations (squawk) and the harness, both revisions included.
+    tested = run(["make", "test"], cwd=default_project)
+    assert "Found 0 issues in 4 files" in tested.stdout + tested.stderr
+
+
+def test_message_and_tables_pass_through_make_unchanged(
+    default_project: Path, restore_afterwards: Path
+) -> None:
+    message = """price in $USD, it's "odd\""""
+    run(
+        ["make", "revision", f"m={message}", "tables=players"],
+        cwd=default_project,
+        env=local(default_project),
+    )
+    [revision] = default_project.glob("migrations/versions/*_price_in_usd*.py")
+    text = revision.read_text()
+    assert text.startswith(f'"""{message}\n')
+    assert "class Player(Base):" in text
+
+
+def test_importing_the_application_models_in_a_revision_fails_lint(
+    default_project: Path, restore_afterwards: Path
+) -> None:
+    run(["make", "revision", "m=uses app models"], cwd=default_project)
+    [revision] = default_project.glob("migrations/versions/*_uses_app_models.py")
+    package = next(default_project.glob("src/*/models.py")).parent.name
+    revision.write_text(
+        f"from {package}.models import Player  # noqa: F401\n" + revision.read_text()
+    )
+    result = subprocess.run(
+        [".venv/bin/ruff", "check", "--no-cache", str(revision)],
+        cwd=default_project,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert f"TID251 `{package}.models` is banned" in result.stdout
+
+
+def test_first_revision_has_no_trailing_whitespace(bare_project: Path) -> None:
+    versions = bare_project / "migrations" / "versions"
+    baked = set(versions.iterdir())
+    try:
+        result = run(["make", "revision", "m=first"], cwd=bare_project)
+        [revision] = versions.glob("*_first.py")
+        assert "Revises:\n" in revision.read_text()
+        assert "W291" not in result.stdout + result.stderr
+        run([".venv/bin/ruff", "check", "--no-cache", str(revision)], cwd=bare_project)
+    finally:
+        for path in set(versions.iterdir()) - baked:
+            path.unlink()
