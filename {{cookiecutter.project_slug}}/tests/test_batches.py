@@ -146,7 +146,8 @@ def test_logs_rows_done_total_and_rate(
     lines = [
         r.getMessage() for r in caplog.records if r.name == data_migrations.log.name
     ]
-    done = [re.fullmatch(r"players: (\d+) of 10 rows, \d+ rows/s, \d+ s left", x) for x in lines]
+    line = r"players: (\d+) of 10 rows, \d+ rows/s, \d+ s left"
+    done = [re.fullmatch(line, x) for x in lines]
     assert all(done), lines
     assert [int(match[1]) for match in done] == [4, 8, 10]
 
