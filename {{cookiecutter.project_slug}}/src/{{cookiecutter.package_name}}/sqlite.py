@@ -30,7 +30,10 @@ def make_transactional(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # Alembic's autocommit_block() (backfill.py) asks for every statement
+        # to commit on its own: no BEGIN then.
+        if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            connection.exec_driver_sql("BEGIN")
 
 
 def check_foreign_keys(ctx: Any, step: Any, **_: Any) -> None:

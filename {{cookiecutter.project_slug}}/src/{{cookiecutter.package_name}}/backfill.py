@@ -1,0 +1,106 @@
+"""Backfill a large, live table without holding its rows locked.
+
+Inside a revision every statement runs in the revision's one transaction, so
+an UPDATE of ten million rows keeps each of them locked until the revision
+commits, and the application's writes to those rows wait for the whole run.
+``backfill`` instead commits each batch on its own (Alembic's
+``autocommit_block``): a row stays locked for one batch at most.
+
+That makes the revision a series of commits, not one: killed half way, the
+database keeps the batches done, and ``alembic upgrade head`` runs the whole
+revision again. So give a backfill a revision of its own (expand: add the
+column; backfill; contract: constrain it, each its own revision), and say
+which rows still need it (``pending``): a new run skips the rows done, and no
+row is changed twice.
+"""
+
+import os
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import op
+from alembic.util import CommandError
+
+from .data_migrations import Progress, offline, primary_key
+
+PAUSE_VARIABLE = "MIGRATION_BACKFILL_PAUSE"
+
+
+def backfill(
+    model: type[Any],
+    values: Mapping[str, Any],
+    *,
+    pending: sa.ColumnElement[bool],
+    batch_size: int = 1_000,
+    pause: float | None = None,
+) -> int:
+    """Set ``values`` on every row where ``pending`` holds, a committed batch at a time.
+
+    ``values`` maps column names to values or SQL expressions of the row's own
+    columns (``{"rating": Player.wins * 10}``); ``pending`` must turn false once
+    a row is done (``Player.rating.is_(None)``). Rows go in primary-key order,
+    ``batch_size`` per UPDATE, each UPDATE its own transaction, with ``pause``
+    seconds between batches (default: MIGRATION_BACKFILL_PAUSE, or 0) to leave
+    the database room for the application. Progress is logged with the rate
+    and the time left. Returns the rows changed by this run.
+    """
+    if offline():
+        raise CommandError(
+            f"backfill({model.__name__}) commits batch by batch on a live database, "
+            "which --sql cannot render: run this revision against the database."
+        )
+    key = primary_key(model)
+    wait = pause_seconds(pause)
+    # Commits what the revision did so far; every statement below commits itself.
+    with op.get_context().autocommit_block():
+        connection = op.get_bind()
+        left = sa.select(sa.func.count()).select_from(model).where(pending)
+        progress = Progress(model.__tablename__, connection.scalar(left) or 0)
+        for first, last in batches(connection, key, pending, batch_size):
+            done = connection.execute(
+                sa.update(model)
+                .where(key.between(first, last), pending)
+                .values(values)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            progress.advance(done)
+            time.sleep(wait)
+        progress.finish()
+    return progress.done
+
+
+def batches(
+    connection: sa.Connection,
+    key: Any,
+    pending: sa.ColumnElement[bool],
+    size: int,
+) -> Iterator[tuple[Any, Any]]:
+    """The first and last key of each batch of ``size`` pending rows, in order.
+
+    Each batch is found after the last one (keyset paging: an index range scan
+    on the primary key), so rows done by an earlier run are skipped, not read.
+    """
+    query = sa.select(key).where(pending).order_by(key).limit(size)
+    keys = connection.scalars(query).all()
+    while keys:
+        yield keys[0], keys[-1]
+        keys = connection.scalars(query.where(key > keys[-1])).all()
+
+
+def pause_seconds(pause: float | None) -> float:
+    """The pause between batches: the revision's own, else the environment's."""
+    if pause is not None:
+        return pause
+    raw = os.environ.get(PAUSE_VARIABLE, "").strip() or "0"
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 60:
+        raise CommandError(
+            f"{PAUSE_VARIABLE}={raw!r} is not a pause between batches: "
+            "use seconds from 0 to 60, e.g. 0.05."
+        )
+    return seconds
