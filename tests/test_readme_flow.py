@@ -5,6 +5,7 @@ A user migrates, changes models.py, runs `make autorevision`, `make migrate`,
 with no linter complaint about the revision autogenerate wrote.
 """
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -117,3 +118,32 @@ def test_first_revision_has_no_trailing_whitespace(bare_project: Path) -> None:
     finally:
         for path in set(versions.iterdir()) - baked:
             path.unlink()
+
+
+def test_busy_table_sequence_in_the_guide_passes_squawk(
+    default_project: Path, restore_afterwards: Path
+) -> None:
+    guide = (default_project / "migrations" / "README.md").read_text()
+    busy_table = guide.split("\n## 5. ")[1]
+    examples = re.findall(r"```python\n(.*?)```", busy_table, re.DOTALL)
+    assert len(examples) == 3
+    down = "8f7a6b5c4d02"
+    for number, example in enumerate(examples, start=1):
+        revision = f"0c000000000{number}"
+        header = (
+            f'"""Step {number} of the guide."""\n\n'
+            f"revision = {revision!r}\ndown_revision = {down!r}\n"
+            "branch_labels = depends_on = None\n\n\n"
+            "def downgrade() -> None:\n    pass\n\n\n"
+        )
+        versions = default_project / "migrations" / "versions"
+        (versions / f"2099_01_0{number}-{revision}_guide.py").write_text(
+            header + example
+        )
+        down = revision
+
+    result = run(["make", "lint-migrations"], cwd=default_project)
+
+    # The backfill needs a database: squawk gets the other four revisions.
+    assert "Found 0 issues in 4 files" in result.stdout
+    assert "not linted: 2099_01_02-0c0000000002_guide.py: backfill(" in result.stderr

@@ -69,6 +69,10 @@ def upgrade() -> None:
     #     Player, lambda player: {"name": player.name.strip()}, Player.name
     # )
     #
+    # A large table the application writes to: backfill() in a revision of its
+    # own commits batch by batch (migrations/README.md: expand, backfill,
+    # contract).
+    #
     # Breaking one of `make lint-migrations`' rules on purpose? Say why, then:
     # squawk_ignore("ban-drop-column")
 

@@ -9,7 +9,10 @@ from alembic.migration import MigrationContext
 from alembic.operations import Operations
 
 GUIDE = Path(__file__).resolve().parents[1] / "migrations" / "README.md"
-EXAMPLES = re.findall(r"```python\n(.*?)```", GUIDE.read_text(), re.DOTALL)
+WAYS, BUSY_TABLE = GUIDE.read_text().split("\n## 5. ")
+EXAMPLES = re.findall(r"```python\n(.*?)```", WAYS, re.DOTALL)
+# Expand, backfill, contract: three revisions that run one after the other.
+SEQUENCE = re.findall(r"```python\n(.*?)```", BUSY_TABLE, re.DOTALL)
 
 # The tables the examples work on, as the sample revisions leave them.
 metadata = sa.MetaData()
@@ -59,6 +62,38 @@ def test_guide_example_changes_the_data(database: sa.Engine, number: int) -> Non
     query = sa.select(metadata.tables[table].c[column]).order_by(sa.text("id"))
     with database.connect() as connection:
         assert list(connection.scalars(query)) == values
+
+
+def test_busy_table_sequence_fills_the_column_and_makes_it_not_null(
+    database: sa.Engine,
+) -> None:
+    metadata.create_all(database)
+    with database.begin() as connection:
+        connection.execute(players.insert(), ROSTER)
+
+    for example in SEQUENCE:
+        run_as_revision(database, _load_upgrade(example))
+
+    query = sa.text("SELECT rating FROM players ORDER BY id")
+    with database.connect() as connection:
+        assert list(connection.scalars(query)) == [1, 2, 1]
+        [rating] = [
+            column
+            for column in sa.inspect(connection).get_columns("players")
+            if column["name"] == "rating"
+        ]
+    assert rating["nullable"] is False
+    assert len(SEQUENCE) == 3
+
+
+def run_as_revision(engine: sa.Engine, upgrade) -> None:
+    """Run ``upgrade`` as env.py does: in a transaction of its own."""
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"transaction_per_migration": True}
+        )
+        with Operations.context(context), context.begin_transaction(True):
+            upgrade()
 
 
 def _load_upgrade(example: str):
