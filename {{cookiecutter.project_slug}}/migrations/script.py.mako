@@ -18,6 +18,7 @@ from {{ cookiecutter.package_name }}.data_migrations import (
     update_in_batches,
 )
 from {{ cookiecutter.package_name }}.lint import squawk_ignore
+from {{ cookiecutter.package_name }}.rerun import done
 
 revision: str = ${repr(up_revision)}
 down_revision: str | Sequence[str] | None = ${repr(down_revision)}
@@ -52,6 +53,8 @@ ${frozen_models}
 
 
 def upgrade() -> None:
+    # MySQL/MariaDB commit each schema change at once: to let a second run
+    # finish a killed one, guard each with `if not done("table", column=...)`.
     ${upgrades if upgrades else "pass"}
     # Data: a Session on Alembic's connection, working on the frozen models.
     # Alembic owns the transaction, so never commit; the block flushes.

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from {{ cookiecutter.package_name }}.data_migrations import exact_unicode
+from {{ cookiecutter.package_name }}.rerun import done
 
 revision: str = "5d3e0a1c2b01"
 down_revision: str | Sequence[str] | None = None
@@ -21,6 +22,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # Skipped if a killed run made it already: MySQL/MariaDB commit it at once.
+    if done("players"):
+        return
     op.create_table(
         "players",
         sa.Column("id", sa.Integer(), nullable=False),

@@ -21,6 +21,7 @@ from {{ cookiecutter.package_name }}.data_migrations import (
     execute,
 )
 from {{ cookiecutter.package_name }}.lint import squawk_ignore
+from {{ cookiecutter.package_name }}.rerun import done
 
 revision: str = "8f7a6b5c4d02"
 down_revision: str | Sequence[str] | None = "5d3e0a1c2b01"
@@ -52,24 +53,23 @@ class Player(Base):
 
 
 def upgrade() -> None:
-    op.create_table(
-        "teams",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("name", exact_unicode(100), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_teams")),
-        sa.UniqueConstraint("name", name=op.f("uq_teams_name")),
-    )
-    with op.batch_alter_table(
-        "players", copy_from=players_table(team_column())
-    ) as batch_op:
-        batch_op.add_column(team_id_column())
-    execute(
-        sa.insert(Team).from_select(
-            ["name"],
-            sa.select(Player.team).where(Player.team.is_not(None)).distinct(),
-        ),
-        fill_team_ids(),
-    )
+    # MySQL/MariaDB commit each schema change as it runs: after a killed run,
+    # running this again skips every step already done (rerun.py).
+    if not done("teams"):
+        op.create_table(
+            "teams",
+            sa.Column("id", sa.Integer(), nullable=False),
+            sa.Column("name", exact_unicode(100), nullable=False),
+            sa.PrimaryKeyConstraint("id", name=op.f("pk_teams")),
+            sa.UniqueConstraint("name", name=op.f("uq_teams_name")),
+        )
+    if not done("players", column="team_id"):
+        with op.batch_alter_table(
+            "players", copy_from=players_table(team_column())
+        ) as batch_op:
+            batch_op.add_column(team_id_column())
+    if not done("players", dropped_column="team"):
+        execute(insert_teams(), fill_team_ids())
     # The index and the foreign key come after the data: present during the
     # UPDATE, they would be maintained and checked row by row, several times
     # slower than building them once. On SQLite one batch rebuilds the table
@@ -80,7 +80,8 @@ def upgrade() -> None:
     with op.batch_alter_table(
         "players", copy_from=players_table(team_column(), team_id_column())
     ) as batch_op:
-        batch_op.drop_column("team")
+        if not done("players", dropped_column="team"):
+            batch_op.drop_column("team")
         link_team_id(batch_op)
 
 
@@ -110,10 +111,12 @@ def link_team_id(batch_op: BatchOperations) -> None:
         "constraint-missing-not-valid",
         "adding-foreign-key-constraint",
     )
-    batch_op.create_index(op.f("ix_players_team_id"), ["team_id"])
-    batch_op.create_foreign_key(
-        op.f("fk_players_team_id_teams"), "teams", ["team_id"], ["id"]
-    )
+    if not done("players", index="ix_players_team_id"):
+        batch_op.create_index(op.f("ix_players_team_id"), ["team_id"])
+    if not done("players", foreign_key="fk_players_team_id_teams"):
+        batch_op.create_foreign_key(
+            op.f("fk_players_team_id_teams"), "teams", ["team_id"], ["id"]
+        )
 
 
 def unlink_team_id() -> None:
@@ -128,6 +131,23 @@ def unlink_team_id() -> None:
     # MySQL needs the key gone before the index it uses.
     op.drop_constraint(op.f("fk_players_team_id_teams"), "players", type_="foreignkey")
     op.drop_index(op.f("ix_players_team_id"), table_name="players")
+
+
+def insert_teams() -> sa.Insert:
+    """One team per distinct team name that has no team yet.
+
+    On a first run that is every name; a run killed after this INSERT
+    committed (MySQL/MariaDB) finds them all there and adds none.
+    """
+    # Distinct first: the check then runs once per name, not once per player.
+    names = (
+        sa.select(Player.team.label("name"))
+        .where(Player.team.is_not(None))
+        .distinct()
+        .subquery()
+    )
+    new = sa.select(names.c.name).where(~sa.exists().where(Team.name == names.c.name))
+    return sa.insert(Team).from_select(["name"], new)
 
 
 def fill_team_ids() -> sa.Update:
