@@ -4,9 +4,10 @@
 
 Bakes the default project into a temporary folder and installs it, then, in a
 new Python process each run (as a test run starts one), times the generated
-harness's own ``tests/embedded_server.py``: from asking for the server to the
-end of the first query on it (initdb, start, connect), and its stop, which
-deletes the data. Each run's server is a new one in a new temporary folder.
+project's own ``embedded_server.py``, as its harness uses it: from asking for
+the server to the end of the first query on it (initdb, start, connect), and
+its stop, which deletes the data. Each run's server is a new one in a new
+temporary folder.
 """
 
 import json
@@ -20,12 +21,14 @@ from pathlib import Path
 from cookiecutter.main import cookiecutter
 
 TEMPLATE = Path(__file__).resolve().parents[1]
+# The package of the default answers.
+PACKAGE = "team_migrations"
 
 # Runs in the baked project's virtual environment, from its root.
 ONE_RUN = """
 import json, time
 from sqlalchemy import create_engine, text
-from tests import embedded_server
+from {package} import embedded_server
 
 asked = time.perf_counter()
 engine = create_engine(embedded_server.server_url())
@@ -41,7 +44,7 @@ print(json.dumps({"start": answered - asked, "stop": stopped - answered}))
 
 def one_run(project: Path) -> dict[str, float]:
     result = subprocess.run(
-        [".venv/bin/python", "-c", ONE_RUN],
+        [".venv/bin/python", "-c", ONE_RUN.format(package=PACKAGE)],
         cwd=project,
         env={**os.environ, "TEST_POSTGRES_URL": "", "TEST_POSTGRES": ""},
         capture_output=True,

@@ -15,14 +15,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from cookiecutter.main import cookiecutter
 
-from .baking import TEMPLATE, run
+from .baking import run
+from .no_server import assert_nothing_left, installed_outside_pytest, without_servers
 from .test_harness import added, wait_for_names
-
-# The server URLs CI exports would make the harness use those servers instead.
-NO_SERVERS = ("TEST_POSTGRES_URL", "TEST_MYSQL_URL", "TEST_DOCKER", "TEST_POSTGRES")
-SERVER_DIRECTORY = "migrations-postgres-"
 
 # Writes where the embedded server's socket is, then fails or waits for Ctrl-C.
 HOLDING_TEST = """import os
@@ -48,44 +44,8 @@ def test_hold_the_embedded_server(tmp_path):
 
 @pytest.fixture(scope="module")
 def project() -> Iterator[Path]:
-    """The default bake, installed outside pytest's temporary folder.
-
-    As root, the embedded server runs as a user of its own, which must reach
-    the binaries in .venv; each new pytest run on the machine (another
-    developer's, say) makes pytest's temporary root folder private again,
-    which would cut that user off in the middle of a test.
-    """
     with tempfile.TemporaryDirectory(prefix="embedded-bake-") as folder:
-        project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=folder))
-        run(["make", "install"], cwd=project)
-        yield project
-
-
-@pytest.fixture
-def temporary() -> Iterator[Path]:
-    """A short TMPDIR: a unix socket's path may not exceed about 100 bytes."""
-    with tempfile.TemporaryDirectory(prefix="emb-") as directory:
-        yield Path(directory)
-
-
-def without_servers(temporary: Path, **env: str) -> dict[str, str]:
-    """The environment of a machine with no server, temporary files in one place."""
-    # The embedded server's lock file goes to XDG_RUNTIME_DIR: look there too.
-    runtime = temporary / "runtime"
-    runtime.mkdir(exist_ok=True)
-    unset = dict.fromkeys(NO_SERVERS, "")
-    return {**unset, "TMPDIR": str(temporary), "XDG_RUNTIME_DIR": str(runtime), **env}
-
-
-def assert_nothing_left(temporary: Path) -> None:
-    processes = subprocess.run(
-        ["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True
-    ).stdout
-    left = [line for line in processes.splitlines() if str(temporary) in line]
-    assert not left, f"server processes left: {left}"
-    assert not list(temporary.glob(f"{SERVER_DIRECTORY}*")), "data directory left"
-    sockets = [path for path in temporary.rglob("*") if path.is_socket()]
-    assert not sockets, f"sockets left: {sockets}"
+        yield installed_outside_pytest(Path(folder))
 
 
 def test_make_test_migrations_tests_postgresql_with_no_server(

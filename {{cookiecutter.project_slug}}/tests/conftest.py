@@ -5,7 +5,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from . import docker_servers, embedded_server
+from {{ cookiecutter.package_name }} import embedded_server
+
+from . import docker_servers
 from .disposable_database import (
     BACKENDS,
     disposable_database,

@@ -3,9 +3,9 @@
 SQLite needs nothing. PostgreSQL and MySQL/MariaDB need a server URL whose user
 may create databases, in TEST_POSTGRES_URL and TEST_MYSQL_URL (or TEST_DOCKER=1,
 see ``docker_servers.py``); without TEST_POSTGRES_URL, PostgreSQL runs on an
-embedded server (``embedded_server.py``) unless TEST_POSTGRES=off. The harness
-only ever migrates a database it has created itself: ``created_here`` tells,
-and ``MigrationSteps`` asks it.
+embedded server (the package's ``embedded_server.py``) unless TEST_POSTGRES=off.
+The harness only ever migrates a database it has created itself:
+``created_here`` tells, and ``MigrationSteps`` asks it.
 
 Every database is registered before it is created and dropped when its test
 ends; ``drop_leftovers`` drops what an interrupted run (Ctrl-C) left, from
@@ -24,9 +24,10 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
+from {{ cookiecutter.package_name }} import embedded_server
 from {{ cookiecutter.package_name }}.sqlite import make_transactional
 
-from . import docker_servers, embedded_server
+from . import docker_servers
 
 BACKENDS = ("sqlite", "postgresql", "mysql")
 URL_VARIABLES = {"postgresql": "TEST_POSTGRES_URL", "mysql": "TEST_MYSQL_URL"}

