@@ -24,7 +24,8 @@ TEMPLATE = Path(__file__).resolve().parents[1]
 # The package of the default answers.
 PACKAGE = "team_migrations"
 
-# Runs in the baked project's virtual environment, from its root.
+# Runs in the baked project's virtual environment, from its root (str.format:
+# {package} is filled in, {{ }} are braces).
 ONE_RUN = """
 import json, time
 from sqlalchemy import create_engine, text
@@ -38,7 +39,7 @@ answered = time.perf_counter()
 engine.dispose()
 embedded_server.stop()
 stopped = time.perf_counter()
-print(json.dumps({"start": answered - asked, "stop": stopped - answered}))
+print(json.dumps({{"start": answered - asked, "stop": stopped - answered}}))
 """
 
 
