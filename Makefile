@@ -7,7 +7,7 @@ BUILD := build
 DEMO := $(BUILD)/team-migrations
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test lint clean bench bench-harness
+.PHONY: help venv demo test lint clean bench bench-harness bench-embedded
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -31,6 +31,9 @@ test: venv ## Run the template's tests (bakes and tests generated projects)
 
 bench-harness: venv ## Time the generated harness per revision on a synthetic chain of 100
 	$(BIN)/python bench/harness_bench.py
+
+bench-embedded: venv ## Time the generated harness's embedded PostgreSQL: start to first query, stop
+	$(BIN)/python bench/embedded_postgres.py
 
 lint: venv ## Ruff lint and format check of the template's own code
 	$(BIN)/ruff check tests scripts bench .ci

@@ -1,4 +1,5 @@
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,3 +19,10 @@ def install(cookies_session) -> Callable[..., Path]:
         return projects[name]
 
     return installed
+
+
+@pytest.fixture
+def temporary() -> Iterator[Path]:
+    """A short TMPDIR: a unix socket's path may not exceed about 100 bytes."""
+    with tempfile.TemporaryDirectory(prefix="emb-") as directory:
+        yield Path(directory)

@@ -134,21 +134,26 @@ def test_a_downgrade_that_forgets_a_table_fails_naming_the_revision(
     assert "2 failed, 4 passed" in summary
 
 
-def test_require_test_backends_turns_a_missing_url_into_a_failure(
+def test_a_backend_without_a_server_is_one_line_and_required_an_error(
     project: Path,
 ) -> None:
-    reason = "postgresql: set TEST_POSTGRES_URL to a server URL (or TEST_DOCKER=1)"
-    args = ("tests/test_upgrade_downgrade.py", "-k", "postgresql", "-rA")
-    unset = {"TEST_POSTGRES_URL": "", "TEST_DOCKER": ""}
+    reason = (
+        "postgresql: set TEST_POSTGRES_URL to a server URL (or TEST_DOCKER=1, "
+        "or unset TEST_POSTGRES=off for an embedded server) to test it"
+    )
+    args = ("tests/test_upgrade_downgrade.py", "tests/test_stairway.py")
+    unset = {"TEST_POSTGRES_URL": "", "TEST_DOCKER": "", "TEST_POSTGRES": "off"}
 
-    skipped = pytest_in(project, *args, **unset, REQUIRE_TEST_BACKENDS="")
+    left_out = pytest_in(project, *args, **unset, REQUIRE_TEST_BACKENDS="")
     required = pytest_in(project, *args, **unset, REQUIRE_TEST_BACKENDS="postgresql")
 
-    assert skipped.returncode == 0 and "1 skipped" in skipped.stdout
-    assert f"{reason} to test it\n" in skipped.stdout
-    assert required.returncode == 1
-    assert f"{reason} to test it (REQUIRE_TEST_BACKENDS lists postgresql)\n" in (
-        required.stdout
+    assert left_out.returncode == 0, left_out.stdout
+    # 1 upgrade-downgrade test and 2 stairway tests for each of 2 revisions.
+    assert f"\nNOT TESTED {reason} (5 tests deselected)\n" in left_out.stdout
+    assert "skipped" not in left_out.stdout.lower()
+    assert required.returncode == 4, required.stdout
+    assert required.stderr.strip() == (
+        f"ERROR: {reason} (REQUIRE_TEST_BACKENDS lists postgresql)"
     )
 
 

@@ -123,7 +123,7 @@ def connect(engine: Engine) -> Connection:
 def write_frozen_models() -> None:
     """`alembic revision -x tables=a,b`: frozen models for script.py.mako.
 
-    They come from the migrations alone, upgraded on a scratch SQLite database
+    They come from the migrations alone, upgraded on a scratch database
     (see frozen_models.py); writing a revision opens no database of yours.
     """
     tables = frozen_models.requested_tables(context.get_x_argument(as_dictionary=True))

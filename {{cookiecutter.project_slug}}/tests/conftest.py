@@ -1,15 +1,19 @@
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
+from {{ cookiecutter.package_name }} import embedded_server
+
 from . import docker_servers
 from .disposable_database import (
     BACKENDS,
     disposable_database,
     drop_leftovers,
-    skip_unless_configured,
+    required_backends,
+    untested_backends,
 )
 from .migration_steps import MigrationSteps
 from .stairway import Stair, climb
@@ -17,11 +21,12 @@ from .stairway import Stair, climb
 # The stairways climbed in this run, per backend, for the slowest-revision report.
 CLIMBED: dict[str, dict[str, Stair]] = {}
 SLOWEST = 5
+# Backends without a server in this run: reason -> how many tests it deselected.
+NOT_TESTED: dict[str, int] = {}
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
-    skip_unless_configured(request.param)
     return request.param
 
 
@@ -46,13 +51,42 @@ def stairway(
         yield CLIMBED[backend]
 
 
+# Last, so that it counts only the tests -k and -m left selected.
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Deselect the tests of a backend without a server: one line, not one each."""
+    untested = untested_backends()
+    kept: list[pytest.Item] = []
+    deselected: list[pytest.Item] = []
+    for item in items:
+        (deselected if backend_of(item) in untested else kept).append(item)
+    for backend, count in Counter(map(backend_of, deselected)).items():
+        reason = untested[backend]
+        if backend in required_backends():
+            raise pytest.UsageError(f"{reason} (REQUIRE_TEST_BACKENDS lists {backend})")
+        NOT_TESTED[reason] = count
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
+def backend_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("backend") if callspec else None
+
+
 def pytest_sessionfinish() -> None:
     # Fixtures are not torn down after Ctrl-C; this hook still runs.
     drop_leftovers()
     docker_servers.stop_all()
+    embedded_server.stop()
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
+    for reason, count in NOT_TESTED.items():
+        terminalreporter.write_line(f"NOT TESTED {reason} ({count} tests deselected)")
     for backend, stairs in CLIMBED.items():
         slowest = sorted(stairs.values(), key=lambda s: s.seconds, reverse=True)
         terminalreporter.write_sep("-", f"slowest revisions on {backend}")

