@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from . import docker_servers
+from . import docker_servers, preflight
 from .disposable_database import (
     BACKENDS,
     disposable_database,
@@ -44,6 +44,18 @@ def stairway(
     with disposable_database(backend, tmp_path_factory.mktemp(backend)) as engine:
         CLIMBED[backend] = climb(MigrationSteps(engine))
         yield CLIMBED[backend]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """End the run with one line, before any test, if its setup cannot work."""
+    backends = {
+        item.callspec.params["backend"]
+        for item in session.items
+        if "backend" in getattr(getattr(item, "callspec", None), "params", {})
+    }
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    for note in preflight.check_environment(backends):
+        reporter.write_line(note)
 
 
 def pytest_sessionfinish() -> None:
