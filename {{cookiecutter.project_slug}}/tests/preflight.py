@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 
 from {{ cookiecutter.package_name }}.connection_errors import connection_failure
 from {{ cookiecutter.package_name }}.errors import one_line, several_heads
-from {{ cookiecutter.package_name }}.urls import BadURL, redacted
+from {{ cookiecutter.package_name }}.urls import BadURL, parse_url, redacted
 
 from . import docker_servers, run_marker
 from .disposable_database import (
@@ -26,7 +26,6 @@ from .disposable_database import (
     admin_connection,
     create_statement,
     drop_database,
-    server_url,
 )
 from .migration_steps import script_directory
 
@@ -50,15 +49,15 @@ def check_environment(backends: set[str]) -> list[str]:
 
 def check_server(backend: str) -> list[str]:
     variable = URL_VARIABLES[backend]
-    if not os.environ.get(variable, "").strip():
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
         if docker_servers.enabled():
             check_docker()
         return []
     try:
-        server = server_url(backend)
+        server = parse_url(raw, variable)
     except BadURL as error:
         raise pytest.UsageError(str(error)) from None
-    assert server is not None
     check_login(server, variable)
     note = leftovers_note(server, variable)
     check_may_create(server, variable)
