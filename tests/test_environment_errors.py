@@ -146,6 +146,14 @@ def test_unencoded_password_is_refused_without_showing_it(project, character):
         assert expected in line and encode in line
 
 
+def test_sqlite_file_in_a_missing_folder(project, tmp_path) -> None:
+    url = f"sqlite:///{tmp_path}/missing/app.sqlite3"
+    assert upgrade_fails(project, url) == (
+        f"FAILED: cannot open DATABASE_URL {url} (unable to open database file): "
+        "check that its folder exists and that you may write there."
+    )
+
+
 def test_make_migrate_reports_one_line(project) -> None:
     result = subprocess.run(
         ["make", "migrate"],

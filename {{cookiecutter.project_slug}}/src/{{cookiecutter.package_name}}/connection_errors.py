@@ -23,6 +23,11 @@ LOGIN_REFUSED_TEXT = re.compile(
     r"authentication failed|role \S+ does not exist|no pg_hba\.conf entry"
 )
 NO_DATABASE_TEXT = re.compile(r"database \S+ does not exist")
+# How drivers say that an option's name or value is wrong.
+OPTION_PROBLEM = re.compile(
+    r"invalid|bad value|unexpected keyword|unrecognized|not supported",
+    re.IGNORECASE,
+)
 
 
 def connection_failure(error: Exception, url: URL, variable: str) -> str:
@@ -43,6 +48,11 @@ def connection_failure(error: Exception, url: URL, variable: str) -> str:
         )
     if _codes(cause) & NO_DATABASE or NO_DATABASE_TEXT.search(reason):
         return f"{where}: {reason}: create the database or correct its name."
+    if url.get_backend_name() == "sqlite":
+        return (
+            f"cannot open {where} ({reason}): check that its folder exists and "
+            "that you may write there."
+        )
     return (
         f"cannot connect to {where} ({reason}): check that the server is running "
         "and that the host and port are right."
@@ -56,7 +66,8 @@ def refused_option(cause: BaseException, reason: str, url: URL) -> str:
         for name in url.query
         if re.search(rf"\b{re.escape(name)}\b", reason, re.IGNORECASE)
     ]
-    if named:
+    # "host" in "is the server running on that host" blames no option.
+    if named and OPTION_PROBLEM.search(reason):
         return ", ".join(named)
     # Drivers take query options as keyword arguments: a wrong name or value
     # fails in Python, before any server is asked.
