@@ -26,18 +26,23 @@ def installed_project(cookies_session) -> Path:
     return _installed[0]
 
 
+def server_url(backend: str) -> sa.URL:
+    """The test server in TEST_*_URL; the test is skipped (or failed) without it."""
+    variable = URL_VARIABLES[backend]
+    raw = os.environ.get(variable)
+    if not raw:
+        required = os.environ.get("REQUIRE_TEST_BACKENDS", "").split(",")
+        (pytest.fail if backend in required else pytest.skip)(f"set {variable}")
+    return sa.make_url(raw)
+
+
 @contextmanager
 def fresh_database(backend: str, directory: Path) -> Iterator[str]:
     """The URL of a new database with a unique name, dropped afterwards."""
     if backend == "sqlite":
         yield f"sqlite:///{directory / 'production.sqlite3'}"
         return
-    variable = URL_VARIABLES[backend]
-    raw = os.environ.get(variable)
-    if not raw:
-        required = os.environ.get("REQUIRE_TEST_BACKENDS", "").split(",")
-        (pytest.fail if backend in required else pytest.skip)(f"set {variable}")
-    server = sa.make_url(raw)
+    server = server_url(backend)
     name = f"test_production_{uuid.uuid4().hex[:12]}"
     quoted = f'"{name}"' if backend == "postgresql" else f"`{name}`"
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")

@@ -96,5 +96,6 @@ def test_bad_database_url_is_one_line_without_the_password(installed: Path) -> N
     assert "s3cret" not in output
     assert "Traceback" not in output
     assert (
-        "FAILED: cannot connect to postgresql+psycopg://app:***@127.0.0.1:9/x" in output
+        "FAILED: cannot connect to DATABASE_URL "
+        "postgresql+psycopg://app:***@127.0.0.1:9/x" in output
     )

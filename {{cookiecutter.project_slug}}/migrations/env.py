@@ -15,19 +15,13 @@ from logging.config import fileConfig
 from alembic import context
 from alembic.util import CommandError
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from {{ cookiecutter.package_name }} import frozen_models
-from {{ cookiecutter.package_name }}.database import (
-    database_url,
-    migration_engine,
-    safe,
-)
-from {{ cookiecutter.package_name }}.errors import (
-    one_line,
-    one_line_failures,
-)
-from {{ cookiecutter.package_name }}.locking import migration_lock
+from {{ cookiecutter.package_name }}.connection_errors import connection_failure
+from {{ cookiecutter.package_name }}.database import database_url, migration_engine
+from {{ cookiecutter.package_name }}.errors import one_line_failures
+from {{ cookiecutter.package_name }}.locking import migration_lock, wait_seconds
 from {{ cookiecutter.package_name }}.models import Base
 from {{ cookiecutter.package_name }}.sqlite import (
     check_foreign_keys,
@@ -72,6 +66,7 @@ def run_migrations_online() -> None:
         return
     # The URL goes to the engine directly: passing it through
     # config.set_main_option would break on a "%" in the password.
+    check_settings()
     engine = migration_engine(database_url())
     if engine.dialect.name == "sqlite":
         make_transactional(engine)
@@ -99,6 +94,12 @@ def run_migrations(connection: Connection) -> None:
         context.run_migrations()
 
 
+def check_settings() -> None:
+    """Refuse a bad MIGRATION_* setting before connecting, whatever the server."""
+    wait_seconds()
+    timeout_statements()
+
+
 def set_timeouts(connection: Connection) -> None:
     """PostgreSQL: give up on a busy table instead of blocking it (timeouts.py)."""
     if connection.dialect.name != "postgresql":
@@ -113,11 +114,10 @@ def connect(engine: Engine) -> Connection:
     """Connect, or fail with one line that names the server but not the password."""
     try:
         return engine.connect()
-    except OperationalError as error:
-        raise CommandError(
-            f"cannot connect to {safe(engine.url)}: {one_line(error.orig)}. "
-            "Check that the server is running and DATABASE_URL is right."
-        ) from None
+    # TypeError, ValueError: a query option the driver cannot take.
+    except (DBAPIError, TypeError, ValueError) as error:
+        message = connection_failure(error, engine.url, "DATABASE_URL")
+        raise CommandError(message) from None
 
 
 def write_frozen_models() -> None:

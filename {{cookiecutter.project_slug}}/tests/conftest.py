@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 
 from {{ cookiecutter.package_name }} import embedded_server
 
-from . import docker_servers
+from . import docker_servers, preflight
 from .disposable_database import (
     BACKENDS,
     disposable_database,
@@ -70,6 +70,14 @@ def pytest_collection_modifyitems(
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """End the run with one line, before any test, if its setup cannot work."""
+    backends = {backend_of(item) for item in session.items} - {None}
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    for note in preflight.check_environment(backends):
+        reporter.write_line(note)
 
 
 def backend_of(item: pytest.Item) -> str | None:

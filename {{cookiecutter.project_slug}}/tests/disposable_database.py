@@ -9,29 +9,33 @@ The harness only ever migrates a database it has created itself:
 
 Every database is registered before it is created and dropped when its test
 ends; ``drop_leftovers`` drops what an interrupted run (Ctrl-C) left, from
-conftest's ``pytest_sessionfinish`` and, as a last resort, at exit.
+conftest's ``pytest_sessionfinish`` and, as a last resort, at exit. Names start
+with TEST_DATABASE_PREFIX and carry the run's id (``run_marker.py``), so what a
+killed run left can be told from what a live one uses.
 """
 
 import atexit
 import os
-import uuid
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from {{ cookiecutter.package_name }} import embedded_server
+from {{ cookiecutter.package_name }}.errors import one_line
 from {{ cookiecutter.package_name }}.sqlite import make_transactional
+from {{ cookiecutter.package_name }}.urls import parse_url, shown
 
-from . import docker_servers
+from . import docker_servers, run_marker
+from .run_marker import NAME_PREFIX
 
 BACKENDS = ("sqlite", "postgresql", "mysql")
 URL_VARIABLES = {"postgresql": "TEST_POSTGRES_URL", "mysql": "TEST_MYSQL_URL"}
-NAME_PREFIX = "test_migrations_"
 
 # Databases this process created and has not dropped yet: name -> server URL.
 _LIVE: dict[str, URL] = {}
@@ -44,7 +48,8 @@ def server_url(backend: str) -> URL | None:
         return None
     raw = os.environ.get(URL_VARIABLES[backend], "").strip()
     if raw:
-        return make_url(raw)
+        # BadURL for a mistake: preflight.py reports it before any test runs.
+        return parse_url(raw, URL_VARIABLES[backend])
     if docker_servers.enabled():
         return docker_servers.server_url(backend)
     if backend == "postgresql" and embedded_server.enabled():
@@ -78,7 +83,7 @@ def created_here(engine: Engine) -> bool:
 def disposable_database(backend: str, directory: Path) -> Iterator[Engine]:
     """An engine on a new, empty database that is dropped afterwards."""
     if backend == "sqlite":
-        path = str(directory / f"{NAME_PREFIX}{uuid.uuid4().hex[:12]}.sqlite3")
+        path = str(directory / f"{run_marker.database_name()}.sqlite3")
         _CREATED.add(path)
         engine = create_engine(f"sqlite:///{path}")
         # Migrate in the same real transactions as `alembic upgrade` does.
@@ -96,9 +101,23 @@ def disposable_database(backend: str, directory: Path) -> Iterator[Engine]:
 
 
 def drop_leftovers() -> None:
-    """Drop every database this process created and did not drop yet."""
+    """Drop every database this process created and did not drop yet.
+
+    Runs when the session ends: a server that went away meanwhile gets one
+    line per database, and the test summary is still printed.
+    """
     for name in list(_LIVE):
-        _drop(name)
+        server = _LIVE[name]
+        try:
+            _drop(name)
+        except DBAPIError as error:
+            print(
+                f"could not drop {name} on {shown(server)}: {one_line(error.orig)}; "
+                "the next run lists it (see TEST_DROP_LEFTOVERS in README.md).",
+                file=sys.stderr,
+            )
+            del _LIVE[name]
+    run_marker.close_all()
 
 
 atexit.register(drop_leftovers)
@@ -124,12 +143,14 @@ def _missing_server(backend: str) -> str | None:
 
 
 def _create(server: URL) -> URL:
-    name = f"{NAME_PREFIX}{uuid.uuid4().hex[:12]}"
+    # Marked first: another run must see this one alive before its databases.
+    run_marker.mark_alive(server)
+    name = run_marker.database_name()
     # Registered first: an interrupt during CREATE still gets it dropped.
     _LIVE[name] = server
     _CREATED.add(name)
-    with _admin(server) as connection:
-        connection.execute(text(_create_statement(server, name)))
+    with admin_connection(server) as connection:
+        connection.execute(text(create_statement(server, name)))
     return server.set(database=name)
 
 
@@ -137,18 +158,22 @@ def _drop(name: str) -> None:
     server = _LIVE.get(name)
     if server is None:
         return
-    with _admin(server) as connection:
-        if connection.dialect.name in ("mysql", "mariadb"):
-            _end_sessions(connection, name)
-            connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        else:
-            # FORCE ends connections a failed or interrupted test left open.
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with admin_connection(server) as connection:
+        drop_database(connection, name)
     del _LIVE[name]
 
 
+def drop_database(connection: Connection, name: str) -> None:
+    if connection.dialect.name in ("mysql", "mariadb"):
+        _end_sessions(connection, name)
+        connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+    else:
+        # FORCE ends connections a failed or interrupted test left open.
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @contextmanager
-def _admin(server: URL) -> Iterator[Connection]:
+def admin_connection(server: URL) -> Iterator[Connection]:
     admin = create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
         with admin.connect() as connection:
@@ -157,7 +182,7 @@ def _admin(server: URL) -> Iterator[Connection]:
         admin.dispose()
 
 
-def _create_statement(server: URL, name: str) -> str:
+def create_statement(server: URL, name: str) -> str:
     if server.get_backend_name() == "postgresql":
         return f'CREATE DATABASE "{name}"'
     return f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"

@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlalchemy.engine import URL
 
+from {{ cookiecutter.package_name }}.errors import one_line
+
 IMAGES = {"postgresql": "postgres:16", "mysql": "mysql:8.4"}
 PORTS = {"postgresql": 5432, "mysql": 3306}
 DRIVERS = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql"}
@@ -20,8 +22,27 @@ DRIVERS = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql"}
 _RUNNING: dict[str, Any] = {}
 
 
+class DockerUnavailable(RuntimeError):
+    """TEST_DOCKER=1 cannot work here, in one line that says why."""
+
+
 def enabled() -> bool:
     return os.environ.get("TEST_DOCKER", "") == "1"
+
+
+def check_available() -> None:
+    """DockerUnavailable unless testcontainers is installed and a daemon answers."""
+    _container_classes()
+    import docker  # installed with testcontainers
+
+    try:
+        docker.from_env().ping()
+    except docker.errors.DockerException as error:
+        raise DockerUnavailable(
+            f"TEST_DOCKER=1, but no docker daemon answers ({one_line(error)}): "
+            "start docker, or unset TEST_DOCKER and set TEST_POSTGRES_URL and "
+            "TEST_MYSQL_URL to servers."
+        ) from None
 
 
 def server_url(backend: str) -> URL:
@@ -75,7 +96,7 @@ def _container_classes() -> tuple[Any, Any]:
         from testcontainers.mysql import MySqlContainer
         from testcontainers.postgres import PostgresContainer
     except ImportError:
-        raise RuntimeError(
+        raise DockerUnavailable(
             'TEST_DOCKER=1 needs testcontainers: pip install -e ".[docker]"'
         ) from None
     return MySqlContainer, PostgresContainer

@@ -20,6 +20,8 @@ from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.script import Script, ScriptDirectory
 
+from {{ cookiecutter.package_name }}.urls import shown
+
 from .disposable_database import NAME_PREFIX, created_here
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -57,7 +59,7 @@ class MigrationSteps:
     def __init__(self, engine: sa.Engine) -> None:
         if not created_here(engine):
             raise NotDisposable(
-                f"refusing to migrate {engine.url.render_as_string()}: the harness "
+                f"refusing to migrate {shown(engine.url)}: the harness "
                 f"only migrates databases it created ({NAME_PREFIX}*), "
                 "use the database or steps fixture"
             )

@@ -6,9 +6,10 @@ original stays chained to it, so ``alembic --raiseerr ...`` shows the traceback.
 """
 
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
+from alembic.script.revision import MultipleHeads
 from alembic.util import CommandError
 from sqlalchemy.exc import DBAPIError
 
@@ -28,7 +29,9 @@ def one_line_failures(dialect: str) -> Iterator[None]:
     """Turn an error from a revision into a CommandError that names it."""
     try:
         yield
-    except CommandError:
+    except CommandError as error:
+        if isinstance(error.__cause__, MultipleHeads):
+            raise CommandError(several_heads(error.__cause__.heads)) from error
         raise
     except Exception as error:
         raise CommandError(failure_message(error, dialect)) from error
@@ -52,6 +55,15 @@ def failed_revision(error: BaseException) -> str:
             title = (names.get("__doc__") or "").strip().splitlines()[:1]
             return f"revision {names['revision']}" + "".join(f" ({t})" for t in title)
     return "the migration"
+
+
+def several_heads(heads: Iterable[str]) -> str:
+    """Two branches of the history were written in parallel: merge them."""
+    heads = sorted(heads)
+    return (
+        f"the history has {len(heads)} heads ({', '.join(heads)}), so head is "
+        'ambiguous: join them with alembic merge heads -m "merge", then run again.'
+    )
 
 
 def one_line(error: BaseException) -> str:

@@ -18,6 +18,7 @@ MIGRATION_LOCK_WAIT (seconds, default 300) is how long a run waits for another.
 
 import hashlib
 import os
+import re
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 
@@ -28,6 +29,9 @@ from sqlalchemy.exc import OperationalError
 LOCK_NAME = "{{ cookiecutter.package_name }}.migrations"
 WAIT_VARIABLE = "MIGRATION_LOCK_WAIT"
 DEFAULT_WAIT_SECONDS = 300
+WHOLE_NUMBER = re.compile(r"[0-9]+")
+# PostgreSQL's lock_timeout is a 32-bit count of milliseconds: about 24 days.
+MAX_WAIT_SECONDS = (2**31 - 1) // 1000
 # MySQL refuses longer GET_LOCK names.
 MYSQL_NAME_LIMIT = 64
 
@@ -46,10 +50,11 @@ def wait_seconds() -> int:
     raw = os.environ.get(WAIT_VARIABLE, "").strip()
     if not raw:
         return DEFAULT_WAIT_SECONDS
-    if not raw.isdigit() or int(raw) == 0:
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+    if not WHOLE_NUMBER.fullmatch(raw) or not 0 < int(raw) <= MAX_WAIT_SECONDS:
         raise CommandError(
-            f"{WAIT_VARIABLE}={raw!r} is not a number of seconds: "
-            f"set it to a whole number above 0, e.g. {WAIT_VARIABLE}=600."
+            f"{WAIT_VARIABLE}={raw!r} is not a number of seconds from 1 to "
+            f"{MAX_WAIT_SECONDS}: set e.g. {WAIT_VARIABLE}=600."
         )
     return int(raw)
 

@@ -18,7 +18,18 @@ DEFAULTS = {
     "lock_timeout": ("MIGRATION_LOCK_TIMEOUT", "5s"),
     "statement_timeout": ("MIGRATION_STATEMENT_TIMEOUT", "15min"),
 }
-DURATION = re.compile(r"\d+(\.\d+)?\s*(us|ms|s|min|h|d)?")
+# PostgreSQL's units; a number alone is milliseconds.
+DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(us|ms|s|min|h|d)?")
+MILLISECONDS = {
+    "us": 0.001,
+    "ms": 1,
+    "s": 1000,
+    "min": 60_000,
+    "h": 3_600_000,
+    "d": 86_400_000,
+}
+# PostgreSQL keeps a timeout as a 32-bit count of milliseconds: about 24 days.
+MAX_MILLISECONDS = 2**31 - 1
 
 
 def timeout_statements() -> list[str]:
@@ -31,12 +42,18 @@ def timeout_statements() -> list[str]:
 
 def duration(variable: str, default: str) -> str:
     value = os.environ.get(variable, "").strip() or default
-    if not DURATION.fullmatch(value):
+    match = DURATION.fullmatch(value)
+    if not match or milliseconds(match) > MAX_MILLISECONDS:
         raise CommandError(
-            f"{variable}={value!r} is not a PostgreSQL duration: "
-            "use e.g. 500ms, 10s or 15min, or 0 for no limit."
+            f"{variable}={value!r} is not a PostgreSQL duration of at most 24 "
+            "days: use e.g. 500ms, 10s or 15min, or 0 for no limit."
         )
     return value
+
+
+def milliseconds(match: re.Match[str]) -> float:
+    number, unit = match.groups()
+    return float(number) * MILLISECONDS[unit or "ms"]
 
 
 def hint(sqlstate: str | None) -> str:

@@ -1,0 +1,119 @@
+"""Before any test runs: one line, and no test, when the setup cannot work.
+
+conftest.py calls ``check_environment`` once the tests are collected, with the
+backends the selected tests use. A problem ends the run as a pytest usage
+error: one ``ERROR:`` line on stderr, exit code 4, the summary still printed.
+It covers several heads, a TEST_*_URL that does not parse, a server that
+cannot be reached or refuses the login, a user that may not create databases,
+and TEST_DOCKER=1 without docker. It also reports the databases a killed run
+left on a server, and drops them with TEST_DROP_LEFTOVERS=1.
+"""
+
+import os
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
+
+from {{ cookiecutter.package_name }}.connection_errors import connection_failure
+from {{ cookiecutter.package_name }}.errors import one_line, several_heads
+from {{ cookiecutter.package_name }}.urls import BadURL, parse_url, redacted
+
+from . import docker_servers, run_marker
+from .disposable_database import (
+    URL_VARIABLES,
+    admin_connection,
+    create_statement,
+    drop_database,
+)
+from .migration_steps import script_directory
+
+DROP_VARIABLE = "TEST_DROP_LEFTOVERS"
+
+
+def check_environment(backends: set[str]) -> list[str]:
+    """Raise UsageError for the first problem; else the lines worth showing."""
+    problem = run_marker.prefix_problem()
+    if problem:
+        raise pytest.UsageError(problem)
+    heads = script_directory().get_heads()
+    if len(heads) > 1:
+        raise pytest.UsageError(several_heads(heads))
+    return [
+        note
+        for backend in sorted(backends & URL_VARIABLES.keys())
+        for note in check_server(backend)
+    ]
+
+
+def check_server(backend: str) -> list[str]:
+    variable = URL_VARIABLES[backend]
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        if docker_servers.enabled():
+            check_docker()
+        return []
+    try:
+        server = parse_url(raw, variable)
+    except BadURL as error:
+        raise pytest.UsageError(str(error)) from None
+    check_login(server, variable)
+    note = leftovers_note(server, variable)
+    check_may_create(server, variable)
+    return [note] if note else []
+
+
+def check_docker() -> None:
+    try:
+        docker_servers.check_available()
+    except docker_servers.DockerUnavailable as error:
+        raise pytest.UsageError(str(error)) from None
+
+
+def check_login(server: URL, variable: str) -> None:
+    try:
+        with admin_connection(server):
+            pass
+    # TypeError, ValueError: a query option the driver cannot take.
+    except (DBAPIError, TypeError, ValueError) as error:
+        message = connection_failure(error, server, variable)
+        raise pytest.UsageError(message) from None
+
+
+def check_may_create(server: URL, variable: str) -> None:
+    """Create and drop one database: the harness makes one per test."""
+    run_marker.mark_alive(server)
+    name = run_marker.database_name()
+    try:
+        with admin_connection(server) as connection:
+            connection.execute(text(create_statement(server, name)))
+            drop_database(connection, name)
+    except DBAPIError as error:
+        reason = redacted(one_line(error.orig), server)
+        raise pytest.UsageError(
+            f"{variable}: user {server.username} may not create databases "
+            f"({reason}): {grant(server)}, or use a user that may."
+        ) from None
+
+
+def grant(server: URL) -> str:
+    if server.get_backend_name() == "postgresql":
+        return f"grant it with ALTER ROLE {server.username} CREATEDB"
+    pattern = run_marker.NAME_PREFIX.replace("_", "\\_") + "%"
+    return f"grant it with GRANT ALL ON `{pattern}`.* TO '{server.username}'"
+
+
+def leftovers_note(server: URL, variable: str) -> str:
+    with admin_connection(server) as connection:
+        names = run_marker.leftovers(connection)
+        if names and os.environ.get(DROP_VARIABLE) == "1":
+            for name in names:
+                drop_database(connection, name)
+            return f"{variable}: dropped {len(names)} database(s) left by a killed run."
+    if not names:
+        return ""
+    return (
+        f"{variable}: {len(names)} database(s) left by a killed run "
+        f"({', '.join(names)}): drop them with {DROP_VARIABLE}=1 make test-migrations."
+    )
