@@ -13,7 +13,22 @@ import sqlalchemy as sa
 from .baking import bake, run
 
 URL_VARIABLES = {"postgresql": "TEST_POSTGRES_URL", "mysql": "TEST_MYSQL_URL"}
+# What an async application puts in DATABASE_URL for each backend.
+ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "mysql": "mysql+aiomysql",
+}
+FIRST = "5d3e0a1c2b01"
 HEAD = "8f7a6b5c4d02"
+PLAYERS = (
+    "INSERT INTO players (id, name, team) VALUES "
+    "(1, 'Ann', 'Reds'), (2, 'Bob', 'Blues'), (3, 'Cy', 'Reds'), (4, 'Di', NULL)"
+)
+PLAYER_TEAMS = (
+    "SELECT p.id, t.name FROM players p LEFT JOIN teams t ON t.id = p.team_id "
+    "ORDER BY p.id"
+)
 _installed: list[Path] = []
 
 
@@ -26,18 +41,23 @@ def installed_project(cookies_session) -> Path:
     return _installed[0]
 
 
+def server_for_tests(backend: str) -> str:
+    """The backend's TEST_*_URL; skip without it, or fail if it is required."""
+    variable = URL_VARIABLES[backend]
+    raw = os.environ.get(variable)
+    if not raw:
+        required = os.environ.get("REQUIRE_TEST_BACKENDS", "").split(",")
+        (pytest.fail if backend in required else pytest.skip)(f"set {variable}")
+    return raw
+
+
 @contextmanager
 def fresh_database(backend: str, directory: Path) -> Iterator[str]:
     """The URL of a new database with a unique name, dropped afterwards."""
     if backend == "sqlite":
         yield f"sqlite:///{directory / 'production.sqlite3'}"
         return
-    variable = URL_VARIABLES[backend]
-    raw = os.environ.get(variable)
-    if not raw:
-        required = os.environ.get("REQUIRE_TEST_BACKENDS", "").split(",")
-        (pytest.fail if backend in required else pytest.skip)(f"set {variable}")
-    server = sa.make_url(raw)
+    server = sa.make_url(server_for_tests(backend))
     name = f"test_production_{uuid.uuid4().hex[:12]}"
     quoted = f'"{name}"' if backend == "postgresql" else f"`{name}`"
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
@@ -52,6 +72,18 @@ def fresh_database(backend: str, directory: Path) -> Iterator[str]:
                 drop + (" WITH (FORCE)" if backend == "postgresql" else "")
             )
         admin.dispose()
+
+
+def through(driver: str, url: str) -> str:
+    """``url`` as given ("sync"), or through the async driver an async app uses.
+
+    Checks read the database through ``url``; only alembic gets the async one.
+    """
+    if driver == "sync":
+        return url
+    parsed = sa.make_url(url)
+    async_driver = ASYNC_DRIVERS[parsed.get_backend_name()]
+    return parsed.set(drivername=async_driver).render_as_string(hide_password=False)
 
 
 def start_alembic(

@@ -15,12 +15,13 @@ from logging.config import fileConfig
 from alembic import context
 from alembic.util import CommandError
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from {{ cookiecutter.package_name }} import frozen_models
 from {{ cookiecutter.package_name }}.database import (
     database_url,
     migration_engine,
+    run_with_engine,
     safe,
 )
 from {{ cookiecutter.package_name }}.errors import (
@@ -73,14 +74,18 @@ def run_migrations_online() -> None:
     # The URL goes to the engine directly: passing it through
     # config.set_main_option would break on a "%" in the password.
     engine = migration_engine(database_url())
+    # An async driver (asyncpg, aiosqlite, aiomysql) runs the same steps,
+    # in asyncio.run as Alembic's async template does (database.py).
+    run_with_engine(engine, migrate)
+
+
+def migrate(engine: Engine) -> None:
+    """One connection: take the lock, set the timeouts, run the migrations."""
     if engine.dialect.name == "sqlite":
         make_transactional(engine)
-    try:
-        with connect(engine) as connection, migration_lock(connection):
-            set_timeouts(connection)
-            run_migrations(connection)
-    finally:
-        engine.dispose()
+    with connect(engine) as connection, migration_lock(connection):
+        set_timeouts(connection)
+        run_migrations(connection)
 
 
 def run_migrations(connection: Connection) -> None:
@@ -113,9 +118,11 @@ def connect(engine: Engine) -> Connection:
     """Connect, or fail with one line that names the server but not the password."""
     try:
         return engine.connect()
-    except OperationalError as error:
+    # asyncpg reports some refusals as DBAPIError, and a closed port as OSError.
+    except (DBAPIError, OSError) as error:
+        cause = getattr(error, "orig", error)
         raise CommandError(
-            f"cannot connect to {safe(engine.url)}: {one_line(error.orig)}. "
+            f"cannot connect to {safe(engine.url)}: {one_line(cause)}. "
             "Check that the server is running and DATABASE_URL is right."
         ) from None
 
