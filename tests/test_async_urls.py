@@ -12,10 +12,12 @@ import pytest
 from .baking import run
 from .production import (
     HEAD,
+    URL_VARIABLES,
     alembic,
     failure_line,
     fresh_database,
     installed_project,
+    server_for_tests,
     table_names,
     through,
     version,
@@ -59,3 +61,18 @@ def test_unreachable_async_server_is_one_line_without_the_password(project) -> N
     line = failure_line(result)
     assert "cannot connect to postgresql+asyncpg://app:***@127.0.0.1:9/app" in line
     assert "s3cret" not in result.stdout + result.stderr
+
+
+def test_harness_runs_on_async_test_urls(project) -> None:
+    servers = {
+        variable: through("async", server_for_tests(backend))
+        for backend, variable in URL_VARIABLES.items()
+    }
+    tests = ["tests/test_stairway.py", "tests/test_sample_teams.py"]
+    result = run(
+        [".venv/bin/pytest", *tests, "-k", "postgresql or mysql"],
+        cwd=project,
+        env=servers,
+    )
+    summary = result.stdout.splitlines()[-1]
+    assert " passed" in summary and "skipped" not in summary, result.stdout
