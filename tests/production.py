@@ -86,6 +86,23 @@ def through(driver: str, url: str) -> str:
     return parsed.set(drivername=async_driver).render_as_string(hide_password=False)
 
 
+def harness_on_async_urls(project: Path) -> subprocess.CompletedProcess[str]:
+    """The baked harness on TEST_*_URLs turned async, PostgreSQL and MySQL only."""
+    servers = {
+        variable: through("async", server_for_tests(backend))
+        for backend, variable in URL_VARIABLES.items()
+    }
+    tests = ["tests/test_stairway.py", "tests/test_sample_teams.py"]
+    result = run(
+        [".venv/bin/pytest", *tests, "-k", "postgresql or mysql"],
+        cwd=project,
+        env=servers,
+    )
+    summary = result.stdout.splitlines()[-1]
+    assert " passed" in summary and "skipped" not in summary, result.stdout
+    return result
+
+
 def start_alembic(
     project: Path, url: str, *arguments: str, cwd: Path | None = None, **env: str
 ):

@@ -12,12 +12,11 @@ import pytest
 from .baking import run
 from .production import (
     HEAD,
-    URL_VARIABLES,
     alembic,
     failure_line,
     fresh_database,
+    harness_on_async_urls,
     installed_project,
-    server_for_tests,
     table_names,
     through,
     version,
@@ -64,15 +63,4 @@ def test_unreachable_async_server_is_one_line_without_the_password(project) -> N
 
 
 def test_harness_runs_on_async_test_urls(project) -> None:
-    servers = {
-        variable: through("async", server_for_tests(backend))
-        for backend, variable in URL_VARIABLES.items()
-    }
-    tests = ["tests/test_stairway.py", "tests/test_sample_teams.py"]
-    result = run(
-        [".venv/bin/pytest", *tests, "-k", "postgresql or mysql"],
-        cwd=project,
-        env=servers,
-    )
-    summary = result.stdout.splitlines()[-1]
-    assert " passed" in summary and "skipped" not in summary, result.stdout
+    harness_on_async_urls(project)
