@@ -13,7 +13,22 @@ import sqlalchemy as sa
 from .baking import bake, run
 
 URL_VARIABLES = {"postgresql": "TEST_POSTGRES_URL", "mysql": "TEST_MYSQL_URL"}
+# What an async application puts in DATABASE_URL for each backend.
+ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "mysql": "mysql+aiomysql",
+}
+FIRST = "5d3e0a1c2b01"
 HEAD = "8f7a6b5c4d02"
+PLAYERS = (
+    "INSERT INTO players (id, name, team) VALUES "
+    "(1, 'Ann', 'Reds'), (2, 'Bob', 'Blues'), (3, 'Cy', 'Reds'), (4, 'Di', NULL)"
+)
+PLAYER_TEAMS = (
+    "SELECT p.id, t.name FROM players p LEFT JOIN teams t ON t.id = p.team_id "
+    "ORDER BY p.id"
+)
 _installed: list[Path] = []
 
 
@@ -57,6 +72,37 @@ def fresh_database(backend: str, directory: Path) -> Iterator[str]:
                 drop + (" WITH (FORCE)" if backend == "postgresql" else "")
             )
         admin.dispose()
+
+
+def through(driver: str, url: str) -> str:
+    """``url`` as given ("sync"), or through the async driver an async app uses.
+
+    Checks read the database through ``url``; only alembic gets the async one.
+    """
+    if driver == "sync":
+        return url
+    parsed = sa.make_url(url)
+    async_driver = ASYNC_DRIVERS[parsed.get_backend_name()]
+    return parsed.set(drivername=async_driver).render_as_string(hide_password=False)
+
+
+def harness_on_async_urls(project: Path) -> subprocess.CompletedProcess[str]:
+    """The baked harness on TEST_*_URLs turned async, PostgreSQL and MySQL only."""
+    servers = {
+        variable: through(
+            "async", server_url(backend).render_as_string(hide_password=False)
+        )
+        for backend, variable in URL_VARIABLES.items()
+    }
+    tests = ["tests/test_stairway.py", "tests/test_sample_teams.py"]
+    result = run(
+        [".venv/bin/pytest", *tests, "-k", "postgresql or mysql"],
+        cwd=project,
+        env=servers,
+    )
+    summary = result.stdout.splitlines()[-1]
+    assert " passed" in summary and "skipped" not in summary, result.stdout
+    return result
 
 
 def start_alembic(

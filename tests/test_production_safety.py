@@ -14,7 +14,10 @@ import sqlalchemy as sa
 
 from .baking import bake
 from .production import (
+    FIRST,
     HEAD,
+    PLAYER_TEAMS,
+    PLAYERS,
     alembic,
     execute,
     extra_revision,
@@ -26,18 +29,10 @@ from .production import (
     start_alembic,
     succeeded,
     table_names,
+    through,
     version,
 )
 
-FIRST = "5d3e0a1c2b01"
-PLAYERS = (
-    "INSERT INTO players (id, name, team) VALUES "
-    "(1, 'Ann', 'Reds'), (2, 'Bob', 'Blues'), (3, 'Cy', 'Reds'), (4, 'Di', NULL)"
-)
-PLAYER_TEAMS = (
-    "SELECT p.id, t.name FROM players p LEFT JOIN teams t ON t.id = p.team_id "
-    "ORDER BY p.id"
-)
 # A schema step, a batch rebuild and a data change, then a data step that
 # fails: every team name it inserts is taken already.
 FAILING_REVISION = """\
@@ -94,12 +89,24 @@ def snapshot(url: str) -> tuple:
     )
 
 
-@pytest.mark.parametrize("backend", ["postgresql", "mysql"])
-def test_concurrent_upgrades_apply_each_revision_once(project, backend, tmp_path):
+@pytest.mark.parametrize(
+    ("backend", "driver"),
+    [
+        ("postgresql", "sync"),
+        ("mysql", "sync"),
+        ("sqlite", "async"),
+        ("postgresql", "async"),
+        ("mysql", "async"),
+    ],
+)
+def test_concurrent_upgrades_apply_each_revision_once(
+    project, backend, driver, tmp_path
+):
     with fresh_database(backend, tmp_path) as url:
         succeeded(alembic(project, url, "upgrade", FIRST))
         execute(url, PLAYERS)
-        runs = [start_alembic(project, url, "upgrade", "head") for _ in range(4)]
+        target = through(driver, url)
+        runs = [start_alembic(project, target, "upgrade", "head") for _ in range(4)]
         outputs = [succeeded(finish(run)) for run in runs]
         applied = "".join(outputs).count(f"Running upgrade {FIRST} -> {HEAD}")
         assert applied == 1, outputs
@@ -116,10 +123,14 @@ def test_concurrent_upgrades_apply_each_revision_once(project, backend, tmp_path
         ]
 
 
+@pytest.mark.parametrize("driver", ["sync", "async"])
 @pytest.mark.parametrize("backend", ["postgresql", "mysql"])
-def test_waiting_for_the_lock_gives_up_with_one_line(project, backend, tmp_path):
+def test_waiting_for_the_lock_gives_up_with_one_line(
+    project, backend, driver, tmp_path
+):
     with fresh_database(backend, tmp_path) as url, migration_lock_held(project, url):
-        result = alembic(project, url, "upgrade", "head", MIGRATION_LOCK_WAIT="1")
+        target = through(driver, url)
+        result = alembic(project, target, "upgrade", "head", MIGRATION_LOCK_WAIT="1")
         line = failure_line(result)
         assert "holds the migration lock after 1s" in line
         assert "MIGRATION_LOCK_WAIT" in line
@@ -146,9 +157,10 @@ def test_another_project_on_the_same_database_is_not_blocked(
         assert version(url) == [HEAD]
 
 
+@pytest.mark.parametrize("driver", ["sync", "async"])
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_failed_revision_leaves_the_previous_revision_intact(
-    project, backend, tmp_path
+    project, backend, driver, tmp_path
 ):
     with (
         fresh_database(backend, tmp_path) as url,
@@ -156,7 +168,8 @@ def test_failed_revision_leaves_the_previous_revision_intact(
     ):
         at_head_with_players(project, url)
         before = snapshot(url)
-        line = failure_line(alembic(project, url, "upgrade", "head"))
+        target = through(driver, url)
+        line = failure_line(alembic(project, target, "upgrade", "head"))
         assert "revision f00dbad00001 (Test revision f00dbad00001.) failed" in line
         assert "rolled back" in line
         assert snapshot(url) == before
@@ -251,15 +264,17 @@ def test_postgresql_migration_blocked_by_a_lock_fails_fast(project, tmp_path):
         assert version(url) == [HEAD]
 
 
-def test_postgresql_statement_timeout_stops_a_long_statement(project, tmp_path):
+@pytest.mark.parametrize("driver", ["sync", "async"])
+def test_postgresql_statement_timeout_stops_a_long_statement(project, driver, tmp_path):
     slow = '    op.execute("SELECT pg_sleep(30)")\n'
     with (
         fresh_database("postgresql", tmp_path) as url,
         extra_revision(project, "f00dbad00004", HEAD, slow),
     ):
         at_head_with_players(project, url)
+        target = through(driver, url)
         result = alembic(
-            project, url, "upgrade", "head", MIGRATION_STATEMENT_TIMEOUT="1s"
+            project, target, "upgrade", "head", MIGRATION_STATEMENT_TIMEOUT="1s"
         )
         line = failure_line(result)
         assert "revision f00dbad00004" in line and "statement timeout" in line

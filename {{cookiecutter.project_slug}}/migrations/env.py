@@ -19,7 +19,11 @@ from sqlalchemy.exc import DBAPIError
 
 from {{ cookiecutter.package_name }} import frozen_models
 from {{ cookiecutter.package_name }}.connection_errors import connection_failure
-from {{ cookiecutter.package_name }}.database import database_url, migration_engine
+from {{ cookiecutter.package_name }}.database import (
+    database_url,
+    migration_engine,
+    run_with_engine,
+)
 from {{ cookiecutter.package_name }}.errors import one_line_failures
 from {{ cookiecutter.package_name }}.locking import migration_lock, wait_seconds
 from {{ cookiecutter.package_name }}.models import Base
@@ -68,14 +72,18 @@ def run_migrations_online() -> None:
     # config.set_main_option would break on a "%" in the password.
     check_settings()
     engine = migration_engine(database_url())
+    # An async driver (asyncpg, aiosqlite, aiomysql) runs the same steps,
+    # in asyncio.run as Alembic's async template does (database.py).
+    run_with_engine(engine, migrate)
+
+
+def migrate(engine: Engine) -> None:
+    """One connection: take the lock, set the timeouts, run the migrations."""
     if engine.dialect.name == "sqlite":
         make_transactional(engine)
-    try:
-        with connect(engine) as connection, migration_lock(connection):
-            set_timeouts(connection)
-            run_migrations(connection)
-    finally:
-        engine.dispose()
+    with connect(engine) as connection, migration_lock(connection):
+        set_timeouts(connection)
+        run_migrations(connection)
 
 
 def run_migrations(connection: Connection) -> None:
@@ -114,8 +122,9 @@ def connect(engine: Engine) -> Connection:
     """Connect, or fail with one line that names the server but not the password."""
     try:
         return engine.connect()
-    # TypeError, ValueError: a query option the driver cannot take.
-    except (DBAPIError, TypeError, ValueError) as error:
+    # TypeError, ValueError: a query option the driver cannot take. asyncpg
+    # reports some refusals as DBAPIError, and a closed port as OSError.
+    except (DBAPIError, OSError, TypeError, ValueError) as error:
         message = connection_failure(error, engine.url, "DATABASE_URL")
         raise CommandError(message) from None
 

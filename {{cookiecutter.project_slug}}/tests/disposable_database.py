@@ -7,6 +7,11 @@ embedded server (the package's ``embedded_server.py``) unless TEST_POSTGRES=off.
 The harness only ever migrates a database it has created itself:
 ``created_here`` tells, and ``MigrationSteps`` asks it.
 
+A server URL may name an async driver (``postgresql+asyncpg``,
+``mysql+aiomysql``): migrations then run through it, as ``alembic upgrade``
+would (``migration_url``), while the harness creates, drops, reads and writes
+through the sync driver of the same database (``SYNC_DRIVERS``).
+
 Every database is registered before it is created and dropped when its test
 ends; ``drop_leftovers`` drops what an interrupted run (Ctrl-C) left, from
 conftest's ``pytest_sessionfinish`` and, as a last resort, at exit. Names start
@@ -36,11 +41,14 @@ from .run_marker import NAME_PREFIX
 
 BACKENDS = ("sqlite", "postgresql", "mysql")
 URL_VARIABLES = {"postgresql": "TEST_POSTGRES_URL", "mysql": "TEST_MYSQL_URL"}
+SYNC_DRIVERS = {"asyncpg": "psycopg", "aiomysql": "pymysql", "asyncmy": "pymysql"}
 
 # Databases this process created and has not dropped yet: name -> server URL.
 _LIVE: dict[str, URL] = {}
 # Everything this process created, SQLite files included, for created_here().
 _CREATED: set[str] = set()
+# Databases whose server URL names an async driver: name -> that URL.
+_ASYNC: dict[str, URL] = {}
 
 
 def server_url(backend: str) -> URL | None:
@@ -91,13 +99,18 @@ def disposable_database(backend: str, directory: Path) -> Iterator[Engine]:
     else:
         server = server_url(backend)
         assert server is not None, f"{URL_VARIABLES[backend]} is not set"
-        engine = create_engine(_create(server), poolclass=NullPool)
+        engine = create_engine(_sync(_create(server)), poolclass=NullPool)
     try:
         yield engine
     finally:
         engine.dispose()
         if backend != "sqlite":
             _drop(engine.url.database or "")
+
+
+def migration_url(engine: Engine) -> URL | None:
+    """The async URL to migrate ``engine``'s database through, if it has one."""
+    return _ASYNC.get(engine.url.database or "")
 
 
 def drop_leftovers() -> None:
@@ -144,14 +157,25 @@ def _missing_server(backend: str) -> str | None:
 
 def _create(server: URL) -> URL:
     # Marked first: another run must see this one alive before its databases.
-    run_marker.mark_alive(server)
+    run_marker.mark_alive(_sync(server))
     name = run_marker.database_name()
     # Registered first: an interrupt during CREATE still gets it dropped.
     _LIVE[name] = server
     _CREATED.add(name)
     with admin_connection(server) as connection:
         connection.execute(text(create_statement(server, name)))
-    return server.set(database=name)
+    url = server.set(database=name)
+    if url.get_dialect().is_async:
+        _ASYNC[name] = url
+    return url
+
+
+def _sync(url: URL) -> URL:
+    """The same database through the sync driver, for the harness's own queries."""
+    driver = SYNC_DRIVERS.get(url.get_driver_name())
+    if driver is None:
+        return url
+    return url.set(drivername=f"{url.get_backend_name()}+{driver}")
 
 
 def _drop(name: str) -> None:
@@ -174,7 +198,9 @@ def drop_database(connection: Connection, name: str) -> None:
 
 @contextmanager
 def admin_connection(server: URL) -> Iterator[Connection]:
-    admin = create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    admin = create_engine(
+        _sync(server), isolation_level="AUTOCOMMIT", poolclass=NullPool
+    )
     try:
         with admin.connect() as connection:
             yield connection

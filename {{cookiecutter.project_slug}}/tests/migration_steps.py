@@ -20,9 +20,10 @@ from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.script import Script, ScriptDirectory
 
+from {{ cookiecutter.package_name }}.database import migration_engine, run_with_engine
 from {{ cookiecutter.package_name }}.urls import shown
 
-from .disposable_database import NAME_PREFIX, created_here
+from .disposable_database import NAME_PREFIX, created_here, migration_url
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -110,13 +111,21 @@ class MigrationSteps:
                 return script._upgrade_revs(revision, current)
             return script._downgrade_revs(revision, current)
 
-        with self.engine.connect() as connection:
-            self.config.attributes["connection"] = connection
-            try:
-                with EnvironmentContext(
-                    self.config, script, fn=plan, destination_rev=revision
-                ):
-                    script.run_env()
-                connection.commit()
-            finally:
-                del self.config.attributes["connection"]
+        def migrate(engine: sa.Engine) -> None:
+            with engine.connect() as connection:
+                self.config.attributes["connection"] = connection
+                try:
+                    with EnvironmentContext(
+                        self.config, script, fn=plan, destination_rev=revision
+                    ):
+                        script.run_env()
+                    connection.commit()
+                finally:
+                    del self.config.attributes["connection"]
+
+        # An async test URL: migrate through its driver, as `alembic` would.
+        url = migration_url(self.engine)
+        if url is None:
+            migrate(self.engine)
+        else:
+            run_with_engine(migration_engine(url), migrate)

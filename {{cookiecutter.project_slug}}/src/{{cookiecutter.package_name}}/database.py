@@ -1,6 +1,17 @@
-"""Which database the migrations run against, from the environment."""
+"""Which database the migrations run against, from the environment.
 
+DATABASE_URL may name an async driver (``postgresql+asyncpg``,
+``sqlite+aiosqlite``, ``mysql+aiomysql``), so an async application can keep
+one URL: Alembic still runs on a sync Connection, which SQLAlchemy drives
+through the async driver as Alembic's ``async`` template does.
+"""
+
+from __future__ import annotations
+
+import asyncio
 import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine
@@ -11,6 +22,9 @@ from sqlalchemy.pool import NullPool
 from .connection_errors import connection_failure
 from .errors import one_line
 from .urls import BadURL, parse_url, shown
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 # Relative to the directory alembic runs in (the project root, for make).
 DEFAULT_URL = "sqlite:///{{ cookiecutter.package_name }}.sqlite3"
@@ -30,17 +44,55 @@ def database_url() -> URL:
         raise CommandError(str(error)) from None
 
 
-def migration_engine(url: URL) -> Engine:
+def migration_engine(url: URL) -> Engine | AsyncEngine:
     """An engine for one migration run, or one line naming the missing driver."""
     try:
+        if url.get_dialect().is_async:
+            return _async_engine(url)
         # One connection, closed after the run: nothing to pool.
         return create_engine(url, poolclass=NullPool)
-    except (NoSuchModuleError, ModuleNotFoundError) as error:
+    # ImportError: an async driver without greenlet (sqlalchemy[asyncio]).
+    except (NoSuchModuleError, ImportError) as error:
         raise CommandError(
             f"{VARIABLE} {shown(url)} needs the driver {url.drivername!r}, which "
-            f"is not installed ({one_line(error)}): install it, or use one that "
-            "is, e.g. postgresql+psycopg:// or mysql+pymysql://."
+            f"is not installed ({one_line(error)}): install it (async drivers: "
+            "pip install -e '.[async]'), or use one that is, e.g. "
+            "postgresql+psycopg:// or mysql+pymysql://."
         ) from None
     # A query option the dialect reads itself, with a value it cannot use.
     except (TypeError, ValueError) as error:
         raise CommandError(connection_failure(error, url, VARIABLE)) from None
+
+
+def run_with_engine(
+    engine: Engine | AsyncEngine, work: Callable[[Engine], None]
+) -> None:
+    """Call ``work`` with the sync face of ``engine``, then dispose of it.
+
+    For an async driver, ``work`` runs inside ``asyncio.run`` in the greenlet
+    that ``AsyncConnection.run_sync`` (Alembic's async template) runs in:
+    there each sync call waits on the async driver.
+    """
+    if isinstance(engine, Engine):
+        try:
+            work(engine)
+        finally:
+            engine.dispose()
+        return
+    asyncio.run(_run_async(engine, work))
+
+
+def _async_engine(url: URL) -> AsyncEngine:
+    # Imported here: SQLAlchemy's asyncio needs greenlet, from the async extra.
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    return create_async_engine(url, poolclass=NullPool)
+
+
+async def _run_async(engine: AsyncEngine, work: Callable[[Engine], None]) -> None:
+    from sqlalchemy.util import greenlet_spawn
+
+    try:
+        await greenlet_spawn(work, engine.sync_engine)
+    finally:
+        await engine.dispose()

@@ -24,7 +24,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 from alembic.util import CommandError
 from sqlalchemy import Connection, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
 LOCK_NAME = "{{ cookiecutter.package_name }}.migrations"
 WAIT_VARIABLE = "MIGRATION_LOCK_WAIT"
@@ -80,7 +80,8 @@ def _postgresql_lock(connection: Connection, wait: int) -> Iterator[None]:
     connection.execute(wait_for, {"wait": f"{wait}s"})
     try:
         connection.execute(text("SELECT pg_advisory_lock(:key)"), key)
-    except OperationalError as error:
+    # DBAPIError: asyncpg's lock_not_available is not an OperationalError.
+    except DBAPIError as error:
         if getattr(error.orig, "sqlstate", None) != "55P03":  # lock_not_available
             raise
         raise _still_locked(wait) from None

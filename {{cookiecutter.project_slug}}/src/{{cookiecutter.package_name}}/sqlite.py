@@ -19,14 +19,21 @@ from sqlalchemy import Connection, Engine, event
 
 
 def make_transactional(engine: Engine) -> None:
-    """Apply the recipe to a SQLite engine: real transactions, foreign keys off."""
+    """Apply the recipe to a SQLite engine: real transactions, foreign keys off.
+
+    For aiosqlite, pass the AsyncEngine's ``sync_engine``: SQLAlchemy's
+    aiosqlite documentation gives the same recipe on it.
+    """
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Stop pysqlite from beginning and committing transactions itself.
         dbapi_connection.isolation_level = None
         # Set here, outside any transaction: inside one SQLite ignores it.
-        dbapi_connection.execute("PRAGMA foreign_keys = OFF")
+        # Through a cursor: aiosqlite's adapted connection has no execute().
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = OFF")
+        cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
