@@ -17,7 +17,9 @@ import sqlalchemy as sa
 
 from .baking import run
 from .production import (
+    FIRST,
     HEAD,
+    PLAYER_TEAMS,
     alembic,
     fresh_database,
     installed_project,
@@ -28,14 +30,9 @@ from .production import (
     version,
 )
 
-FIRST = "5d3e0a1c2b01"
 PLAYERS = 100_000
 # Names a case- or space-insensitive collation would merge: all must survive.
 SPECIAL = ["Reds", "reds", "Reds ", "Zürich", "zürich"]
-PLAYER_TEAMS = (
-    "SELECT p.id, t.name FROM players p LEFT JOIN teams t ON t.id = p.team_id "
-    "ORDER BY p.id"
-)
 
 
 def team_of(player: int) -> str | None:
