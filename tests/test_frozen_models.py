@@ -7,6 +7,7 @@ on its own harness, so they reach PostgreSQL and MariaDB when .ci/run says so.
 """
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -22,20 +23,24 @@ EXTRA_MODEL_COLUMN = "    coach: Mapped[str | None] = mapped_column(Unicode(100)
 
 DATA_STEP = {
     "upgrade": """
-    execute(
-        sa.insert(Team).values(name="Free agents"),
-        sa.update(Player)
-        .where(Player.team_id.is_(None))
-        .values(team_id=free_agents_id()),
-    )
+    with migration_session() as session:
+        session.execute(sa.insert(Team).values(name="Free agents"))
+        session.execute(
+            sa.update(Player)
+            .where(Player.team_id.is_(None))
+            .values(team_id=free_agents_id()),
+            execution_options={"synchronize_session": False},
+        )
 """,
     "downgrade": """
-    execute(
-        sa.update(Player)
-        .where(Player.team_id == free_agents_id())
-        .values(team_id=None),
-        sa.delete(Team).where(Team.name == "Free agents"),
-    )
+    with migration_session() as session:
+        session.execute(
+            sa.update(Player)
+            .where(Player.team_id == free_agents_id())
+            .values(team_id=None),
+            execution_options={"synchronize_session": False},
+        )
+        session.execute(sa.delete(Team).where(Team.name == "Free agents"))
 
 
 def free_agents_id() -> sa.ScalarSelect[int]:
@@ -186,9 +191,12 @@ def assert_ruff_clean(project: Path, revision: Path) -> None:
 def fill_in_data_step(revision: Path) -> None:
     text = revision.read_text()
     for function, body in DATA_STEP.items():
-        stub = f"def {function}() -> None:\n    pass\n"
-        assert stub in text, f"no empty {function}() in {revision.name}"
-        text = text.replace(stub, f"def {function}() -> None:{body}")
+        # The scaffold's comments may stand between the signature and its pass.
+        stub = rf"def {function}\(\) -> None:\n(?:    #.*\n)*    pass\n"
+        found = re.search(stub, text)
+        assert found, f"no empty {function}() in {revision.name}"
+        filled = found[0].removesuffix("    pass\n") + body.lstrip("\n")
+        text = text[: found.start()] + filled + text[found.end() :]
     revision.write_text(text)
 
 
