@@ -11,10 +11,11 @@ Each variant is an alembic.ini whose version_locations point at a copy of the
 history, so it runs through the project's own ``alembic`` command and env.py.
 """
 
-import shutil
 from pathlib import Path
 
-PLAYERS = "5d3e0a1c2b01"
+from runner import PLAYERS_REVISION as PLAYERS
+from runner import history_from_revision_1
+
 EXPAND = "1ee0000000a1"
 BACKFILL = "1ee0000000a2"
 RATING = "id % 1000"  # what every row's rating must be afterwards, in SQL
@@ -59,14 +60,14 @@ def downgrade() -> None:
 # Each contender: the import it needs, and its upgrade().
 STEPS = {
     "in-transaction": (
-        "from {package}.data_migrations import update_in_batches\n",
+        "\nfrom {package}.data_migrations import update_in_batches\n",
         """
 def upgrade() -> None:
     update_in_batches(Player, lambda row: {"rating": row.id % 1000})
 """,
     ),
     "online": (
-        "from {package}.backfill import backfill\n",
+        "\nfrom {package}.backfill import backfill\n",
         """
 def upgrade() -> None:
     backfill(Player, {"rating": Player.id % 1000}, pending=Player.rating.is_(None))
@@ -83,11 +84,7 @@ def downgrade() -> None:
 
 def history(project: Path, package: str, contender: str) -> Path:
     """An alembic.ini for ``contender``'s history, written into ``project``."""
-    versions = project / f"bench-live-{contender}-versions"
-    shutil.rmtree(versions, ignore_errors=True)
-    versions.mkdir()
-    for first in (project / "migrations" / "versions").glob(f"*{PLAYERS}*.py"):
-        shutil.copy(first, versions)
+    versions, ini = history_from_revision_1(project, f"bench-live-{contender}")
     expand = HEADER.format(
         title="Add players.rating.", revision=EXPAND, down=PLAYERS, imports=""
     )
@@ -100,10 +97,4 @@ def history(project: Path, package: str, contender: str) -> Path:
         imports=imports.format(package=package),
     )
     (versions / f"{BACKFILL}_backfill_rating.py").write_text(step + upgrade + DOWNGRADE)
-    ini = project / f"bench-live-{contender}.ini"
-    ini.write_text(
-        (project / "alembic.ini")
-        .read_text()
-        .replace("[alembic]\n", f"[alembic]\nversion_locations = {versions}\n", 1)
-    )
     return ini
