@@ -65,8 +65,13 @@ class Writer:
             stdout=subprocess.PIPE,
             text=True,
         )
-        if self.process.stdout.readline().strip() != "ready":
-            self.stop()
+        try:
+            started = self.process.stdout.readline().strip() == "ready"
+        except BaseException:
+            self.kill()
+            raise
+        if not started:
+            self.kill()
             raise BenchError("the writer did not start (its error is above)")
 
     def stop(self) -> dict[str, Any]:
@@ -79,6 +84,11 @@ class Writer:
             return json.loads(self.result.read_text())
         finally:
             self.tmp.cleanup()
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
+        self.tmp.cleanup()
 
 
 def percentile(ordered: list[float], share: float) -> float:
@@ -156,8 +166,11 @@ def bench_contender(
     writer = Writer(project, url, args)
     try:
         backfill = measure([alembic, "-c", ini, "upgrade", "head"], project, url)
-    finally:
-        writes = writer.stop()
+    except BaseException:
+        # The backfill's error (or Ctrl-C) is the news; the writes are moot.
+        writer.kill()
+        raise
+    writes = writer.stop()
     result = Result(backend, contender, args.rows, backfill, wait_summary(writes))
     result.facts = check(url, args.rows, writes["names"])
     databases.drop(contender)
@@ -249,6 +262,8 @@ def main() -> None:
         results = run(args)
     except BenchError as error:
         sys.exit(f"bench failed: {error}")
+    except KeyboardInterrupt:
+        sys.exit("bench interrupted; its databases are dropped")
     except sa.exc.OperationalError as error:
         # One line, naming the server but never its password.
         sys.exit(f"bench failed: {' '.join(str(error.orig).split())}")

@@ -93,7 +93,12 @@ def main() -> None:
     # waits are not connection set-up.
     opened = threading.Barrier(args.connections + 1)
     threads = [
-        threading.Thread(target=connection_loop, args=(engine, due_writes, log, opened))
+        # Daemons, so Ctrl-C ends the process even while they wait on a lock.
+        threading.Thread(
+            target=connection_loop,
+            args=(engine, due_writes, log, opened),
+            daemon=True,
+        )
         for _ in range(args.connections)
     ]
     for thread in threads:
@@ -101,7 +106,7 @@ def main() -> None:
     opened.wait(timeout=60)
     stop = threading.Event()
     scheduler = threading.Thread(
-        target=schedule, args=(due_writes, args.rows, args.rate, stop)
+        target=schedule, args=(due_writes, args.rows, args.rate, stop), daemon=True
     )
     print("ready", flush=True)
     scheduler.start()
@@ -120,4 +125,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        # Ctrl-C reaches the whole bench; the runner says what happened.
+        sys.exit(130)
