@@ -70,7 +70,12 @@ def upgrade() -> None:
         "\nfrom {package}.backfill import backfill\n",
         """
 def upgrade() -> None:
-    backfill(Player, {"rating": Player.id % 1000}, pending=Player.rating.is_(None))
+    backfill(
+        Player,
+        {"rating": Player.id % 1000},
+        pending=Player.rating.is_(None),
+        batch_size=BATCH_SIZE,
+    )
 """,
     ),
 }
@@ -82,8 +87,13 @@ def downgrade() -> None:
 """
 
 
-def history(project: Path, package: str, contender: str) -> Path:
-    """An alembic.ini for ``contender``'s history, written into ``project``."""
+def history(
+    project: Path, package: str, contender: str, batch_size: int = 1_000
+) -> Path:
+    """An alembic.ini for ``contender``'s history, written into ``project``.
+
+    ``batch_size`` is the online backfill's (1,000 is backfill()'s default).
+    """
     versions, ini = history_from_revision_1(project, f"bench-live-{contender}")
     expand = HEADER.format(
         title="Add players.rating.", revision=EXPAND, down=PLAYERS, imports=""
@@ -96,5 +106,6 @@ def history(project: Path, package: str, contender: str) -> Path:
         down=EXPAND,
         imports=imports.format(package=package),
     )
+    upgrade = upgrade.replace("BATCH_SIZE", str(batch_size))
     (versions / f"{BACKFILL}_backfill_rating.py").write_text(step + upgrade + DOWNGRADE)
     return ini

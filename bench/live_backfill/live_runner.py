@@ -159,7 +159,7 @@ def bench_contender(
 ) -> Result:
     project = args.project
     alembic = str(project / ".venv" / "bin" / "alembic")
-    ini = str(history(project, args.package, contender))
+    ini = str(history(project, args.package, contender, args.batch_size))
     url = databases.create(contender, template="seed").render_as_string(
         hide_password=False
     )
@@ -204,7 +204,8 @@ def load() -> str:
 def table(results: list[Result], args: argparse.Namespace) -> str:
     lines = [
         f"{args.rows:,} players; the writer: {args.rate:g} writes/s on "
-        f"{args.connections} connections. Backfill: wall clock and max RSS of "
+        f"{args.connections} connections; online batches of {args.batch_size:,}. "
+        "Backfill: wall clock and max RSS of "
         "`alembic upgrade head`; a write's wait runs from when it was due to its "
         "commit.",
         "",
@@ -248,6 +249,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--rate", type=float, default=100.0, help="writes per second")
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument(
+        "--batch-size", type=int, default=1_000, help="the online backfill's"
+    )
     parser.add_argument(
         "--backends",
         type=lambda text: set(text.split(",")),
