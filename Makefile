@@ -7,7 +7,7 @@ BUILD := build
 DEMO := $(BUILD)/team-migrations
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test lint clean bench bench-harness bench-embedded
+.PHONY: help venv demo test lint clean bench bench-harness bench-embedded bench-live
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -41,6 +41,9 @@ lint: venv ## Ruff lint and format check of the template's own code
 
 bench: venv ## Data migrations at N=1000000 players (N=... to change) vs hand-written SQL
 	$(BIN)/python bench/data_migration/main.py --rows $(or $(N),1000000) $(BENCH_ARGS)
+
+bench-live: venv ## Writers' waits during a backfill of N=2000000 players (PostgreSQL, MariaDB)
+	$(BIN)/python bench/live_backfill/live_bench.py --rows $(or $(N),2000000) $(BENCH_ARGS)
 
 clean: ## Remove .venv, build/ and caches
 	rm -rf $(VENV) $(BUILD) .pytest_cache .ruff_cache

@@ -16,11 +16,11 @@ def bench_engine() -> sa.Engine:
 
 
 class Server:
-    """Creates, copies and drops databases named bench_data_migration_<hex>_*."""
+    """Creates, copies and drops databases named <name>_<hex>_* (unique per run)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, name: str = "bench_data_migration") -> None:
         self.url = make_url(url)
-        self.prefix = f"bench_data_migration_{uuid.uuid4().hex[:8]}_"
+        self.prefix = f"{name}_{uuid.uuid4().hex[:8]}_"
         self.created: list[str] = []
         self.admin = sa.create_engine(
             self.url, isolation_level="AUTOCOMMIT", poolclass=NullPool
@@ -47,6 +47,13 @@ class Server:
         if full not in self.created:
             self.created.append(full)
         return self.database_url(name)
+
+    def drop(self, name: str) -> None:
+        """Drop one database now, to free its space before the next is made."""
+        full = self.prefix + name
+        self._run(self._drop(full))
+        if full in self.created:
+            self.created.remove(full)
 
     def drop_all(self) -> None:
         for name in self.created:
@@ -83,9 +90,9 @@ class Server:
 
 
 @contextmanager
-def server(url: str) -> Iterator[Server]:
+def server(url: str, name: str = "bench_data_migration") -> Iterator[Server]:
     """A Server whose databases are all dropped at the end, even on failure."""
-    created = Server(url)
+    created = Server(url, name)
     try:
         yield created
     finally:

@@ -106,19 +106,30 @@ def hand_written_history(project: Path, variant: str) -> Path:
     The reference then runs through the same ``alembic`` command, env.py and
     start-up as the sample, and differs from it only in revision 2.
     """
-    versions = project / f"bench-hand-written-{variant}-versions"
+    versions, ini = history_from_revision_1(project, f"bench-hand-written-{variant}")
+    revision_file(versions, variant)
+    return ini
+
+
+def history_from_revision_1(project: Path, name: str) -> tuple[Path, Path]:
+    """A versions folder ``<name>-versions`` holding the project's revision 1,
+    and ``<name>.ini``, the project's alembic.ini with that folder as history.
+
+    Add revisions to the folder; ``alembic -c <name>.ini`` then runs them
+    through the project's own env.py.
+    """
+    versions = project / f"{name}-versions"
     shutil.rmtree(versions, ignore_errors=True)
     versions.mkdir()
     for first in (project / "migrations" / "versions").glob(f"*{PLAYERS_REVISION}*.py"):
         shutil.copy(first, versions)
-    revision_file(versions, variant)
-    ini = project / f"bench-hand-written-{variant}.ini"
+    ini = project / f"{name}.ini"
     ini.write_text(
         (project / "alembic.ini")
         .read_text()
         .replace("[alembic]\n", f"[alembic]\nversion_locations = {versions}\n", 1)
     )
-    return ini
+    return versions, ini
 
 
 def check_upgraded(url: str, rows: int, teams: int) -> dict[str, object]:
