@@ -58,7 +58,8 @@ def test_unreachable_async_server_is_one_line_without_the_password(project) -> N
         project, "postgresql+asyncpg://app:s3cret@127.0.0.1:9/app", "upgrade", "head"
     )
     line = failure_line(result)
-    assert "cannot connect to postgresql+asyncpg://app:***@127.0.0.1:9/app" in line
+    url = "postgresql+asyncpg://app:***@127.0.0.1:9/app"
+    assert f"cannot connect to DATABASE_URL {url}" in line
     assert "s3cret" not in result.stdout + result.stderr
 
 

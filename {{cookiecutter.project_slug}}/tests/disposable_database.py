@@ -99,7 +99,7 @@ def disposable_database(backend: str, directory: Path) -> Iterator[Engine]:
     else:
         server = server_url(backend)
         assert server is not None, f"{URL_VARIABLES[backend]} is not set"
-        engine = create_engine(_sync(_create(server)), poolclass=NullPool)
+        engine = create_engine(sync_url(_create(server)), poolclass=NullPool)
     try:
         yield engine
     finally:
@@ -157,7 +157,7 @@ def _missing_server(backend: str) -> str | None:
 
 def _create(server: URL) -> URL:
     # Marked first: another run must see this one alive before its databases.
-    run_marker.mark_alive(_sync(server))
+    run_marker.mark_alive(sync_url(server))
     name = run_marker.database_name()
     # Registered first: an interrupt during CREATE still gets it dropped.
     _LIVE[name] = server
@@ -170,7 +170,7 @@ def _create(server: URL) -> URL:
     return url
 
 
-def _sync(url: URL) -> URL:
+def sync_url(url: URL) -> URL:
     """The same database through the sync driver, for the harness's own queries."""
     driver = SYNC_DRIVERS.get(url.get_driver_name())
     if driver is None:
@@ -199,7 +199,7 @@ def drop_database(connection: Connection, name: str) -> None:
 @contextmanager
 def admin_connection(server: URL) -> Iterator[Connection]:
     admin = create_engine(
-        _sync(server), isolation_level="AUTOCOMMIT", poolclass=NullPool
+        sync_url(server), isolation_level="AUTOCOMMIT", poolclass=NullPool
     )
     try:
         with admin.connect() as connection:

@@ -26,6 +26,7 @@ from .disposable_database import (
     admin_connection,
     create_statement,
     drop_database,
+    sync_url,
 )
 from .migration_steps import script_directory
 
@@ -55,7 +56,8 @@ def check_server(backend: str) -> list[str]:
             check_docker()
         return []
     try:
-        server = parse_url(raw, variable)
+        # The harness makes and probes databases through the sync driver.
+        server = sync_url(parse_url(raw, variable))
     except BadURL as error:
         raise pytest.UsageError(str(error)) from None
     check_login(server, variable)
