@@ -7,7 +7,8 @@ Two commands, run as a user runs them, on one baked and installed project:
 - the harness, ``pytest tests/test_upgrade_downgrade.py`` with TEST_*_URL: exit
   code 4 (pytest's usage error) before any test runs; stderr holds exactly one
   non-blank line, the ``ERROR:`` one; stdout still ends with pytest's summary,
-  "no tests ran" (or only "N deselected"), and holds no error, failure or traceback (``harness_error``).
+  "no tests ran" (or only "N deselected"), and holds no error, failure or
+  traceback (``harness_error``).
 
 Every run uses a distinctive password, and no 4-character piece of it may
 appear in stdout or stderr.
