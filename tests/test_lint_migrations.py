@@ -35,10 +35,11 @@ def test_blocking_index_is_reported(project) -> None:
 
 
 def test_revision_that_cannot_render_offline_is_named_and_skipped(project) -> None:
+    # It reads rows through its session, which --sql cannot render.
     session_step = (
         "    from team_migrations.data_migrations import migration_session\n\n"
-        "    with migration_session():\n"
-        "        pass\n"
+        "    with migration_session() as session:\n"
+        "        session.execute(sa.select(sa.literal(1))).all()\n"
     )
     with extra_revision(project, "f00dbad00006", HEAD, session_step):
         result = run(["make", "lint-migrations"], cwd=project)
