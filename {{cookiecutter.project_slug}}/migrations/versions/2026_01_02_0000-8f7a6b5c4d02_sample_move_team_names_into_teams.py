@@ -68,7 +68,9 @@ def upgrade() -> None:
             "players", copy_from=players_table(team_column())
         ) as batch_op:
             batch_op.add_column(team_id_column())
-    if not done("players", dropped_column="team"):
+    # Once team is dropped, a killed run had moved every name already.
+    names_moved = done("players", dropped_column="team")
+    if not names_moved:
         execute(insert_teams(), fill_team_ids())
     # The index and the foreign key come after the data: present during the
     # UPDATE, they would be maintained and checked row by row, several times
@@ -80,7 +82,7 @@ def upgrade() -> None:
     with op.batch_alter_table(
         "players", copy_from=players_table(team_column(), team_id_column())
     ) as batch_op:
-        if not done("players", dropped_column="team"):
+        if not names_moved:
             batch_op.drop_column("team")
         link_team_id(batch_op)
 
