@@ -88,16 +88,16 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # The key and the index go before the data, as they came after it in
-    # upgrade(): the UPDATE below writes every row, and each write would
-    # update the index too (on PostgreSQL, one entry per new row version).
-    unlink_team_id()
-    op.add_column("players", team_column())
-    execute(fill_team_names())
-    with op.batch_alter_table(
-        "players", copy_from=players_table(team_id_column(), team_column())
-    ) as batch_op:
-        batch_op.drop_column("team_id")
+    if op.get_context().dialect.name == "sqlite":
+        rebuild_players_with_team_names()
+    else:
+        # The key and the index go before the data, as they came after it in
+        # upgrade(): the UPDATE below writes every row, and each write would
+        # update the index too (on PostgreSQL, one entry per new row version).
+        unlink_team_id()
+        op.add_column("players", team_column())
+        execute(fill_team_names())
+        op.drop_column("players", "team_id")
     op.drop_table("teams")
 
 
@@ -122,17 +122,26 @@ def link_team_id(batch_op: BatchOperations) -> None:
 
 
 def unlink_team_id() -> None:
-    """Drop what link_team_id() added: the foreign key, then its index.
-
-    Not on SQLite: its UPDATE leaves alone an index whose columns it does not
-    change, and it cannot drop a foreign key in place. There the table rebuild
-    that drops team_id leaves both out, and is the only copy of the table.
-    """
-    if op.get_context().dialect.name == "sqlite":
-        return
+    """Drop what link_team_id() added: the foreign key, then its index."""
     # MySQL needs the key gone before the index it uses.
     op.drop_constraint(op.f("fk_players_team_id_teams"), "players", type_="foreignkey")
     op.drop_index(op.f("ix_players_team_id"), table_name="players")
+
+
+def rebuild_players_with_team_names() -> None:
+    """SQLite: build players anew from a SELECT that joins each team's name in.
+
+    SQLite drops a column by copying the table, and a batch copy moves columns,
+    not expressions: an UPDATE before it would write every row twice. SQLite's
+    own procedure writes them once: a new table filled by INSERT ... SELECT,
+    then it takes the old one's place (without team_id, its index and its key).
+    """
+    rebuilt = op.create_table("_players_rebuilt", *players_schema(team_column()))
+    old = players_table(team_id_column())
+    rows = sa.select(old.c.id, old.c.name, old.c.position, team_name_of(old.c.team_id))
+    execute(sa.insert(rebuilt).from_select(rebuilt.columns.keys(), rows))
+    op.drop_table("players")
+    op.rename_table("_players_rebuilt", "players")
 
 
 def insert_teams() -> sa.Insert:
@@ -181,15 +190,18 @@ def players_table(*columns: sa.schema.SchemaItem) -> sa.Table:
     On SQLite a batch step copies the table. Given its shape, it need not
     reflect it, so ``alembic upgrade head --sql`` works there too.
     """
-    return sa.Table(
-        "players",
-        sa.MetaData(),
+    return sa.Table("players", sa.MetaData(), *players_schema(*columns))
+
+
+def players_schema(*columns: sa.schema.SchemaItem) -> list[sa.schema.SchemaItem]:
+    """Revision 1's players columns and key, with ``columns`` after the first three."""
+    return [
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.Unicode(200), nullable=False),
         sa.Column("position", sa.Unicode(200), nullable=True),
         *columns,
         sa.PrimaryKeyConstraint("id", name="pk_players"),
-    )
+    ]
 
 
 def team_column() -> sa.Column:
