@@ -197,6 +197,12 @@ def bench_backend(name: str, url: str, args: argparse.Namespace) -> list[Result]
         return results
 
 
+def pause_between_batches() -> str:
+    """What the online backfill pauses: MIGRATION_BACKFILL_PAUSE or its default."""
+    pause = os.environ.get("MIGRATION_BACKFILL_PAUSE", "").strip()
+    return f"{pause} s" if pause else "the default pause (backfill.DEFAULT_PAUSE)"
+
+
 def load() -> str:
     return ", ".join(f"{value:.2f}" for value in os.getloadavg())
 
@@ -204,7 +210,8 @@ def load() -> str:
 def table(results: list[Result], args: argparse.Namespace) -> str:
     lines = [
         f"{args.rows:,} players; the writer: {args.rate:g} writes/s on "
-        f"{args.connections} connections; online batches of {args.batch_size:,}. "
+        f"{args.connections} connections; online batches of {args.batch_size:,}, "
+        f"{pause_between_batches()} between them. "
         "Backfill: wall clock and max RSS of "
         "`alembic upgrade head`; a write's wait runs from when it was due to its "
         "commit.",

@@ -124,3 +124,15 @@ def test_bad_pause_setting_is_one_line(
         f"MIGRATION_BACKFILL_PAUSE={value!r} is not a pause between batches: "
         "use seconds from 0 to 60, e.g. 0.05."
     )
+
+
+def test_pause_defaults_per_dialect_and_the_environment_overrides_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(backfill_module.PAUSE_VARIABLE, raising=False)
+    assert backfill_module.pause_seconds(None, "mariadb") == 0.02
+    assert backfill_module.pause_seconds(None, "postgresql") == 0
+
+    monkeypatch.setenv(backfill_module.PAUSE_VARIABLE, "0")
+    assert backfill_module.pause_seconds(None, "mysql") == 0
+    assert backfill_module.pause_seconds(0.5, "mysql") == 0.5
