@@ -16,7 +16,7 @@ The stairway upgrades these and goes on testing every later revision.
 from alembic.script import Script
 from alembic.util import CommandError
 
-from .migration_steps import alembic_config, revisions, script_directory
+from .migration_steps import alembic_config, revisions, script_directory, title
 
 SETTING = "oldest_tested_downgrade"
 
@@ -90,20 +90,16 @@ def ancestors(revision_ids: set[str]) -> set[str]:
 
 def summary() -> list[str]:
     """One line per declaration, for the end of the run."""
+    reasons = declared()
     lines = [
-        f"IRREVERSIBLE {revision} ({title(revision)}): {reason}"
-        for revision, reason in declared().items()
+        f"IRREVERSIBLE {script.revision} ({title(script)}): {reasons[script.revision]}"
+        for script in revisions()
+        if script.revision in reasons
     ]
     oldest = oldest_tested()
     if oldest:
         lines.append(
             f"IRREVERSIBLE {len(legacy())} revisions older than {oldest.revision} "
-            f"({title(oldest.revision)}): {SETTING} in alembic.ini"
+            f"({title(oldest)}): {SETTING} in alembic.ini"
         )
     return lines
-
-
-def title(revision: str) -> str:
-    """The first line of a revision's docstring, its message."""
-    doc = script_directory().get_revision(revision).doc or ""
-    return (doc.strip().splitlines() or [""])[0]

@@ -26,7 +26,7 @@ from alembic.script import Script
 from {{ cookiecutter.package_name }}.errors import one_line
 
 from . import irreversible
-from .migration_steps import MigrationSteps, revisions
+from .migration_steps import MigrationSteps, revisions, title
 from .schema_snapshot import Snapshot, differences, snapshot
 
 OpenDatabase = Callable[[], AbstractContextManager[sa.Engine]]
@@ -57,7 +57,7 @@ class Stair:
 
     @property
     def name(self) -> str:
-        return f"{self.script.revision} ({irreversible.title(self.script.revision)})"
+        return f"{self.script.revision} ({title(self.script)})"
 
     @property
     def broken(self) -> str | None:
@@ -79,10 +79,11 @@ class Stair:
 
 def climb(open_database: OpenDatabase) -> dict[str, Stair]:
     """Walk every revision up, down and up, past any that fails."""
-    with ExitStack() as cleanup:
-        climber = Climber(open_database)
-        cleanup.callback(climber.close)
+    climber = Climber(open_database)
+    try:
         return {stair.script.revision: stair for stair in climber.walk()}
+    finally:
+        climber.close()
 
 
 class Climber:
@@ -132,8 +133,8 @@ class Climber:
             stair.trace = differences(self.before, after)
             stair.direction = "upgrade again"
             self.steps.step(script, upgrading=True)
-        stair.direction = None
         self.before = self.snapshot(self.before)
+        stair.direction = None
 
     def fresh_database(self) -> None:
         """A new database, upgraded only through what has upgraded so far."""
