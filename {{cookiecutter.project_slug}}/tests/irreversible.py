@@ -65,10 +65,10 @@ def not_downgraded() -> set[str]:
 
 
 def newest_point() -> set[str]:
-    """The heads of the oldest part of the history that cannot be downgraded.
+    """Where downgrading "to base" stops: the newest irreversible revisions.
 
-    Downgrading "to base" stops here: each irreversible revision stays, and
-    so does everything it was built on.
+    Each irreversible revision stays, and so does everything it is built on;
+    these are the heads of that part of the history (empty: base).
     """
     kept = not_downgraded()
     kept |= ancestors(kept)

@@ -64,17 +64,17 @@ class Stair:
         """The line the run ends with, when this revision failed."""
         if self.direction is None:
             return None
-        return f"BROKEN {self.name} {self.direction} on {self.backend}: " + (
-            "; ".join(part for part in (self.cause, self.state) if part)
-        )
+        return f"BROKEN {self.name} {self.direction} on {self.backend}: {self.why}"
 
     @property
     def failure(self) -> str | None:
         if self.direction is None:
             return None
-        return f"{self.direction} failed: {self.cause}" + (
-            f"; {self.state}" if self.state else ""
-        )
+        return f"{self.direction} failed: {self.why}"
+
+    @property
+    def why(self) -> str:
+        return "; ".join(part for part in (self.cause, self.state) if part)
 
 
 def climb(open_database: OpenDatabase) -> dict[str, Stair]:
