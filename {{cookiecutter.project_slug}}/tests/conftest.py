@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 
 from {{ cookiecutter.package_name }} import embedded_server
 
-from . import docker_servers, preflight
+from . import docker_servers, irreversible, preflight
 from .disposable_database import (
     BACKENDS,
     disposable_database,
@@ -44,11 +44,11 @@ def steps(database: Engine) -> MigrationSteps:
 @pytest.fixture(scope="session")
 def stairway(
     backend: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Stair]]:
-    """Every revision walked up, down and up once per run, on one database."""
-    with disposable_database(backend, tmp_path_factory.mktemp(backend)) as engine:
-        CLIMBED[backend] = climb(MigrationSteps(engine))
-        yield CLIMBED[backend]
+) -> dict[str, Stair]:
+    """Every revision walked up, down and up once per run (stairway.py)."""
+    directory = tmp_path_factory.mktemp(backend)
+    CLIMBED[backend] = climb(lambda: disposable_database(backend, directory))
+    return CLIMBED[backend]
 
 
 # Last, so that it counts only the tests -k and -m left selected.
@@ -95,6 +95,13 @@ def pytest_sessionfinish() -> None:
 def pytest_terminal_summary(terminalreporter) -> None:
     for reason, count in NOT_TESTED.items():
         terminalreporter.write_line(f"NOT TESTED {reason} ({count} tests deselected)")
+    if CLIMBED:
+        for line in irreversible.summary():
+            terminalreporter.write_line(line)
+    for stairs in CLIMBED.values():
+        for stair in stairs.values():
+            if stair.broken:
+                terminalreporter.write_line(stair.broken)
     for backend, stairs in CLIMBED.items():
         slowest = sorted(stairs.values(), key=lambda s: s.seconds, reverse=True)
         terminalreporter.write_sep("-", f"slowest revisions on {backend}")

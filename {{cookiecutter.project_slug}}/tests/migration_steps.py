@@ -6,6 +6,9 @@
     steps.upgrade("+1")
     assert steps.rows("teams") == [{"id": 1, "name": "Reds"}]
 
+``step(script, upgrading)`` runs exactly one revision, up or down, whatever
+the shape of the history: a merge's downgrade leaves both its parents as heads.
+
 Tables are reflected from the database as they are at the current revision,
 never taken from the application's models. Only a database the harness made
 (``disposable_database``) is accepted: anything else is refused.
@@ -18,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
+from alembic.runtime.migration import RevisionStep
 from alembic.script import Script, ScriptDirectory
 
 from {{ cookiecutter.package_name }}.database import migration_engine, run_with_engine
@@ -46,8 +50,24 @@ def script_directory() -> ScriptDirectory:
 
 
 def revisions() -> list[Script]:
-    """Every revision, oldest first."""
-    return list(reversed(list(script_directory().walk_revisions())))
+    """Every revision, each after its parents and what it depends_on."""
+    newest_first = list(script_directory().walk_revisions())
+    ordered: dict[str, Script] = {}
+
+    def place(script: Script) -> None:
+        for parent in script._all_down_revisions:  # down_revision + depends_on
+            if parent not in ordered:
+                place(script_directory().get_revision(parent))
+        ordered.setdefault(script.revision, script)
+
+    for script in reversed(newest_first):
+        place(script)
+    return list(ordered.values())
+
+
+def title(script: Script) -> str:
+    """The first line of a revision's docstring: its message."""
+    return ((script.doc or "").strip().splitlines() or [""])[0]
 
 
 class NotDisposable(Exception):
@@ -72,6 +92,16 @@ class MigrationSteps:
 
     def downgrade(self, revision: str = "-1") -> None:
         self._run(revision, upgrading=False)
+
+    def step(self, script: Script, upgrading: bool) -> None:
+        """Run this one revision's upgrade or downgrade, and nothing else.
+
+        The database must be at its parents (upgrade) or have it as a head
+        (downgrade); ``alembic downgrade -1`` cannot step down a merge.
+        """
+        revision_map = script_directory().revision_map
+        one_step = [RevisionStep(revision_map, script, upgrading)]
+        self._migrate(lambda current, context: one_step, script.revision)
 
     def current(self) -> set[str]:
         if "alembic_version" not in self.table_names():
@@ -110,6 +140,12 @@ class MigrationSteps:
             if upgrading:
                 return script._upgrade_revs(revision, current)
             return script._downgrade_revs(revision, current)
+
+        self._migrate(plan, revision)
+
+    def _migrate(self, plan: Any, revision: str) -> None:
+        """Run env.py with ``plan`` choosing the steps, on this database."""
+        script = script_directory()
 
         def migrate(engine: sa.Engine) -> None:
             with engine.connect() as connection:

@@ -3,10 +3,11 @@
 conftest.py calls ``check_environment`` once the tests are collected, with the
 backends the selected tests use. A problem ends the run as a pytest usage
 error: one ``ERROR:`` line on stderr, exit code 4, the summary still printed.
-It covers several heads, a TEST_*_URL that does not parse, a server that
-cannot be reached or refuses the login, a user that may not create databases,
-and TEST_DOCKER=1 without docker. It also reports the databases a killed run
-left on a server, and drops them with TEST_DROP_LEFTOVERS=1.
+It covers several heads, a bad oldest_tested_downgrade, a TEST_*_URL that
+does not parse, a server that cannot be reached or refuses the login, a user
+that may not create databases, and TEST_DOCKER=1 without docker. It also
+reports the databases a killed run left on a server, and drops them with
+TEST_DROP_LEFTOVERS=1.
 """
 
 import os
@@ -20,7 +21,7 @@ from {{ cookiecutter.package_name }}.connection_errors import connection_failure
 from {{ cookiecutter.package_name }}.errors import one_line, several_heads
 from {{ cookiecutter.package_name }}.urls import BadURL, parse_url, redacted
 
-from . import docker_servers, run_marker
+from . import docker_servers, irreversible, run_marker
 from .disposable_database import (
     URL_VARIABLES,
     admin_connection,
@@ -41,6 +42,10 @@ def check_environment(backends: set[str]) -> list[str]:
     heads = script_directory().get_heads()
     if len(heads) > 1:
         raise pytest.UsageError(several_heads(heads))
+    try:
+        irreversible.oldest_tested()
+    except irreversible.BadSetting as error:
+        raise pytest.UsageError(str(error)) from None
     return [
         note
         for backend in sorted(backends & URL_VARIABLES.keys())

@@ -1,18 +1,44 @@
 """The stairway: every revision upgraded, downgraded and upgraded again.
 
-One database climbs the whole history once, so a run costs a few steps per
-revision instead of a rebuild from base for each one. On each stair the schema
-is compared before the upgrade and after the downgrade: what a downgrade
-leaves behind is reported with the revision that left it.
+One database climbs the whole history once, parents before children, so a
+run costs a few steps per revision instead of a rebuild from base for each
+one. Each step runs exactly one revision, so a merge steps down to both its
+parents and a branch is climbed like the trunk. On each stair the schema is
+compared before the upgrade and after the downgrade: what a downgrade leaves
+behind is reported with the revision that left it.
+
+A broken revision does not hide the ones after it. The climb goes on from a
+fresh database, upgraded only through every revision that upgraded so far
+(the broken one too, when only its downgrade failed). A revision whose upgrade
+failed cannot be passed: the revisions built on it are not reached, and those
+on other branches still are. Irreversible revisions (irreversible.py) are
+upgraded only.
 """
 
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
 from alembic.script import Script
 
-from .migration_steps import MigrationSteps, revisions
-from .schema_snapshot import differences, snapshot
+from {{ cookiecutter.package_name }}.errors import one_line
+
+from . import irreversible
+from .migration_steps import MigrationSteps, revisions, title
+from .schema_snapshot import Snapshot, differences, snapshot
+
+OpenDatabase = Callable[[], AbstractContextManager[sa.Engine]]
+
+# Where a failed step leaves the database, where the backend makes it matter:
+# MySQL and MariaDB commit each DDL statement at once, whatever the transaction.
+PARTLY_DONE = {
+    "upgrade": "MySQL/MariaDB kept what ran before the error: the database may "
+    "be partly upgraded, while alembic_version still names the revisions before it",
+    "downgrade": "MySQL/MariaDB kept what ran before the error: the database may "
+    "be partly downgraded, while alembic_version still names the revision itself",
+}
 
 
 @dataclass
@@ -20,47 +46,142 @@ class Stair:
     """What happened to one revision on the way up."""
 
     script: Script
+    backend: str  # sqlite, postgresql, mysql or mariadb
+    downgraded: bool = True  # False: irreversible, upgraded only
     seconds: float = 0.0
-    failure: str | None = None  # the step that raised, and why
+    direction: str | None = None  # the step that failed: upgrade, downgrade...
+    cause: str = ""  # why, in one line
+    state: str = ""  # where the failure left the database, when it matters
+    blocked_by: "Stair | None" = None  # a parent whose upgrade failed
     trace: list[str] = field(default_factory=list)  # left by the downgrade
 
     @property
     def name(self) -> str:
-        return f"{self.script.revision} ({self.script.doc})"
+        return f"{self.script.revision} ({title(self.script)})"
+
+    @property
+    def broken(self) -> str | None:
+        """The line the run ends with, when this revision failed."""
+        if self.direction is None:
+            return None
+        return f"BROKEN {self.name} {self.direction} on {self.backend}: {self.why}"
+
+    @property
+    def failure(self) -> str | None:
+        if self.direction is None:
+            return None
+        return f"{self.direction} failed: {self.why}"
+
+    @property
+    def why(self) -> str:
+        return "; ".join(part for part in (self.cause, self.state) if part)
 
 
-def climb(steps: MigrationSteps) -> dict[str, Stair]:
-    """Walk every revision up, down and up; stop at the first that fails."""
-    stairs: dict[str, Stair] = {}
-    before = _snapshot(steps)
-    for script in revisions():
-        stair = stairs[script.revision] = Stair(script)
-        started = time.perf_counter()
-        before = _step(steps, stair, before)
-        stair.seconds = time.perf_counter() - started
-        if stair.failure:
-            break
-    return stairs
-
-
-def _step(steps: MigrationSteps, stair: Stair, before: dict) -> dict:
-    revision = stair.script.revision
-    down = stair.script.down_revision
-    action = f"upgrade to {revision}"
+def climb(open_database: OpenDatabase) -> dict[str, Stair]:
+    """Walk every revision up, down and up, past any that fails."""
+    climber = Climber(open_database)
     try:
-        steps.upgrade(revision)
-        action = f"downgrade to {down or 'base'}"
-        steps.downgrade(down if isinstance(down, str) else "-1")
-        after = _snapshot(steps, before)
-        stair.trace = differences(before, after)
-        action = f"upgrade to {revision} again"
-        steps.upgrade(revision)
-        return _snapshot(steps, after)
-    except Exception as error:  # reported by the test of this revision
-        stair.failure = f"{action} failed: {' '.join(str(error).split())}"
-        return before
+        return {stair.script.revision: stair for stair in climber.walk()}
+    finally:
+        climber.close()
 
 
-def _snapshot(steps: MigrationSteps, previous: dict | None = None) -> dict:
-    with steps.engine.connect() as connection:
-        return snapshot(connection, previous)
+class Climber:
+    """One stairway: the database it is on, and the revisions it passed."""
+
+    def __init__(self, open_database: OpenDatabase) -> None:
+        self.open_database = open_database
+        self.database = ExitStack()
+        self.upgraded: list[Script] = []  # replayed on a fresh database
+        self.fresh_database()
+
+    def walk(self) -> list[Stair]:
+        stairs: dict[str, Stair] = {}
+        upgrade_only = irreversible.not_downgraded()
+        for script in revisions():
+            stair = stairs[script.revision] = Stair(
+                script,
+                backend_name(self.steps.engine),
+                downgraded=script.revision not in upgrade_only,
+            )
+            stair.blocked_by = blocker(stairs, script)
+            if stair.blocked_by is None:
+                self.climb_one(stair)
+        return list(stairs.values())
+
+    def climb_one(self, stair: Stair) -> None:
+        started = time.perf_counter()
+        try:
+            self.up_down_up(stair)
+        except Exception as error:  # reported by the test of this revision
+            stair.cause = cause(error)
+            stair.state = self.left_in(stair.direction or "")
+        stair.seconds = time.perf_counter() - started
+        if stair.direction != "upgrade":
+            self.upgraded.append(stair.script)
+        if stair.direction is not None:
+            self.fresh_database()
+
+    def up_down_up(self, stair: Stair) -> None:
+        script = stair.script
+        stair.direction = "upgrade"
+        self.steps.step(script, upgrading=True)
+        if stair.downgraded:
+            stair.direction = "downgrade"
+            self.steps.step(script, upgrading=False)
+            after = self.snapshot(self.before)
+            stair.trace = differences(self.before, after)
+            stair.direction = "upgrade again"
+            self.steps.step(script, upgrading=True)
+        self.before = self.snapshot(self.before)
+        stair.direction = None
+
+    def fresh_database(self) -> None:
+        """A new database, upgraded only through what has upgraded so far."""
+        self.close()
+        engine = self.database.enter_context(self.open_database())
+        self.steps = MigrationSteps(engine)
+        for script in self.upgraded:
+            self.steps.step(script, upgrading=True)
+        self.before = self.snapshot()
+
+    def snapshot(self, previous: Snapshot | None = None) -> Snapshot:
+        with self.steps.engine.connect() as connection:
+            return snapshot(connection, previous)
+
+    def left_in(self, direction: str) -> str:
+        if self.steps.engine.dialect.name != "mysql":
+            return ""  # one transaction per revision: rolled back as a whole
+        return PARTLY_DONE.get(direction.split()[0], "")
+
+    def close(self) -> None:
+        self.database.close()
+        self.database = ExitStack()
+
+
+def blocker(stairs: dict[str, Stair], script: Script) -> Stair | None:
+    """The revision, among those this one is built on, whose upgrade failed."""
+    for parent in script._all_down_revisions:  # down_revision + depends_on
+        stair = stairs[parent]
+        if stair.blocked_by is not None:
+            return stair.blocked_by
+        if stair.direction == "upgrade":
+            return stair
+    return None
+
+
+def cause(error: Exception) -> str:
+    """The error a revision raised, in one line, without the revision's name.
+
+    env.py wraps it in a one-line CommandError that names the revision; the
+    stairway's messages name it themselves, once.
+    """
+    raised = error.__cause__ or error
+    raised = getattr(raised, "orig", None) or raised  # the driver's own error
+    return f"{type(raised).__name__}: {one_line(raised)}"
+
+
+def backend_name(engine: sa.Engine) -> str:
+    """sqlite, postgresql, mysql or mariadb: the server the run was on."""
+    dialect = engine.dialect
+    return "mariadb" if getattr(dialect, "is_mariadb", False) else dialect.name

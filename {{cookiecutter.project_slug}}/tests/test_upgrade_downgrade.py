@@ -1,13 +1,66 @@
-import sqlalchemy as sa
+"""The whole history in one go, as `alembic upgrade head` and `downgrade base` run it.
 
-from .migration_steps import MigrationSteps, script_directory
+Downgrading stops at the newest irreversible point (irreversible.py) instead
+of base: there the database must be exactly as an upgrade to that point left
+it, and it must climb back to head. The branches of other roots, which
+Alembic's downgrade to one revision keeps, are stepped down one by one.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from alembic.util import CommandError
+
+from . import irreversible
+from .migration_steps import MigrationSteps, revisions, script_directory
+from .schema_snapshot import differences, snapshot
 
 
 def test_upgrade_to_head_and_downgrade_to_base(steps: MigrationSteps) -> None:
-    steps.upgrade("head")
-    assert steps.current() == set(script_directory().get_heads())
+    point = irreversible.newest_point()
+    where = ", ".join(sorted(point)) or "base"
+    with one_line_failure():
+        for revision in sorted(point):
+            steps.upgrade(revision)
+        at_point = schema(steps)
+        steps.upgrade("head")
+        assert steps.current() == heads()
 
-    steps.downgrade("base")
-    assert steps.current() == set()
-    left = set(sa.inspect(steps.engine).get_table_names()) - {"alembic_version"}
-    assert not left, f"tables left after downgrading to base: {sorted(left)}"
+        for revision in sorted(point) or ["base"]:
+            steps.downgrade(revision)
+        # Alembic's downgrade to a revision keeps the branches of other roots.
+        down_to(steps, point)
+        assert steps.current() == point, f"downgrade to {where} stopped elsewhere"
+        left = differences(at_point, schema(steps))
+        assert not left, f"after downgrading to {where}: " + "; ".join(left)
+
+        steps.upgrade("head")
+        assert steps.current() == heads()
+
+
+def down_to(steps: MigrationSteps, point: set[str]) -> None:
+    """Step down every revision applied that the point is not built on."""
+    kept = point | irreversible.ancestors(point)
+    applied = steps.current() | irreversible.ancestors(steps.current())
+    for script in reversed(revisions()):
+        if script.revision in applied - kept:
+            steps.step(script, upgrading=False)
+
+
+def heads() -> set[str]:
+    return set(script_directory().get_heads())
+
+
+def schema(steps: MigrationSteps) -> dict:
+    with steps.engine.connect() as connection:
+        return snapshot(connection)
+
+
+@contextmanager
+def one_line_failure() -> Iterator[None]:
+    """A revision that fails is one line naming it (env.py), not a traceback."""
+    try:
+        yield
+    except CommandError as error:
+        raise pytest.fail.Exception(str(error), pytrace=False) from None

@@ -1,0 +1,245 @@
+"""The harness on a history shaped like the ones users bring, on every backend.
+
+The fixture history (tests/fixtures/real_history, its README draws it) has a
+`pass` downgrade declared irreversible, a broken downgrade followed by good
+revisions, a broken upgrade on a side branch, branches and merges, three roots,
+a depends_on, a revision per dialect, one importing the application and
+ruff-dirty legacy code. One run must name every broken revision, once each.
+"""
+
+import re
+import shutil
+import subprocess
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from .baking import run
+from .test_harness import added, pytest_in, require_servers
+
+FIXTURE = Path(__file__).parent / "fixtures" / "real_history"
+HARNESS = (
+    "tests/test_stairway.py",
+    "tests/test_upgrade_downgrade.py",
+    "tests/test_history.py",
+)
+BROKEN_DOWNGRADE = "aaaa00000003 (Add accounts.created_at.)"
+BROKEN_UPGRADE = (
+    "555500000011 (Index invoices by a column that was never added, on a side branch.)"
+)
+IRREVERSIBLE = (
+    "IRREVERSIBLE aaaa00000002 (Drop accounts.nickname, which nobody used.): "
+    "the nicknames are gone, a downgrade cannot bring them back"
+)
+MYSQL_KEPT = "MySQL/MariaDB kept what ran before the error: the database may be "
+
+
+@pytest.fixture(scope="module")
+def project(install) -> Path:
+    """A default bake, its own: its revisions are replaced by the fixture's."""
+    return install("real_history", project_name="Real History")
+
+
+def use_history(
+    project: Path, without: tuple[str, ...] = (), setting: str = ""
+) -> None:
+    """The fixture's revisions and application package, minus ``without``."""
+    versions = project / "migrations" / "versions"
+    shutil.rmtree(versions)
+    shutil.copytree(FIXTURE / "versions", versions)
+    for prefix in without:
+        for path in versions.glob(f"{prefix}_*.py"):
+            path.unlink()
+    shutil.copytree(FIXTURE / "legacy_app", project / "legacy_app", dirs_exist_ok=True)
+    for sample_test in (project / "tests").glob("test_sample_*.py"):
+        sample_test.unlink()  # they test the sample revisions, gone here
+    ini = project / "alembic.ini"
+    text = re.sub(r"(?m)^oldest_tested_downgrade = .*\n", "", ini.read_text())
+    if setting:
+        text = text.replace("[alembic]\n", f"[alembic]\n{setting}\n", 1)
+    ini.write_text(text)
+
+
+def fix_broken_downgrade(project: Path) -> None:
+    revision = project / "migrations/versions/0003_a3_created_at.py"
+    text = revision.read_text().replace('"created")', '"created_at")')
+    revision.write_text(text)
+
+
+def summary_lines(output: str, start: str) -> list[str]:
+    # The line number in a SKIPPED line moves with every edit of the test.
+    return [
+        re.sub(r"^(SKIPPED \[\d+\]) tests/test_stairway.py:\d+:", r"\1", line)
+        for line in output.splitlines()
+        if line.startswith(start)
+    ]
+
+
+def test_one_run_names_every_broken_revision_on_every_backend(project: Path) -> None:
+    require_servers()
+    use_history(project)
+
+    result = pytest_in(project, *HARNESS)
+
+    out = result.stdout
+    assert result.returncode == 1, out
+    mysql = "mariadb" if " on mariadb: " in out else "mysql"
+    assert summary_lines(out, "BROKEN ") == [
+        f"BROKEN {BROKEN_DOWNGRADE} downgrade on sqlite: KeyError: 'created'",
+        f"BROKEN {BROKEN_UPGRADE} upgrade on sqlite: "
+        "OperationalError: no such column: number",
+        f"BROKEN {BROKEN_DOWNGRADE} downgrade on postgresql: UndefinedColumn: "
+        'column "created" of relation "accounts" does not exist',
+        f"BROKEN {BROKEN_UPGRADE} upgrade on postgresql: "
+        'UndefinedColumn: column "number" does not exist',
+        f"BROKEN {BROKEN_DOWNGRADE} downgrade on {mysql}: OperationalError: "
+        '(1091, "Can\'t DROP COLUMN `created`; check that it exists"); '
+        f"{MYSQL_KEPT}partly downgraded, while alembic_version still names "
+        "the revision itself",
+        f"BROKEN {BROKEN_UPGRADE} upgrade on {mysql}: OperationalError: "
+        "(1072, \"Key column 'number' doesn't exist in table\"); "
+        f"{MYSQL_KEPT}partly upgraded, while alembic_version still names "
+        "the revisions before it",
+    ]
+    # Declared once for the run, not once per backend.
+    assert summary_lines(out, "IRREVERSIBLE ") == [IRREVERSIBLE]
+    assert summary_lines(out, "SKIPPED ") == [
+        # 555500000012 and the merge after it, two tests each, on 3 backends.
+        f"SKIPPED [12] not reached: revision {BROKEN_UPGRADE} failed to upgrade",
+        f"SKIPPED [3] revision {BROKEN_DOWNGRADE}: no downgrade to compare, "
+        "see its stairway",
+        f"SKIPPED [3] revision {BROKEN_UPGRADE}: no downgrade to compare, "
+        "see its stairway",
+    ]
+    failed = [line.split(" - ")[0] for line in summary_lines(out, "FAILED ")]
+    assert failed == [
+        f"FAILED tests/{test}[{backend}{revision}]"
+        for backend in ("sqlite", "postgresql", "mysql")
+        for test, revision in [
+            ("test_stairway.py::test_stairway", "-aaaa00000003"),
+            ("test_stairway.py::test_stairway", "-555500000011"),
+            (
+                "test_upgrade_downgrade.py::test_upgrade_to_head_and_downgrade_to_base",
+                "",
+            ),
+        ]
+    ]
+    # The revisions after the broken downgrade, on the branches beside the
+    # broken upgrade and across every merge were all tested, on each backend.
+    assert out.rstrip().splitlines()[-1].strip("= ").split(" in ")[0] == (
+        "9 failed, 71 passed, 18 skipped"
+    )
+    message = (
+        f"revision {BROKEN_DOWNGRADE}: downgrade failed: UndefinedColumn: "
+        'column "created" of relation "accounts" does not exist\n'
+    )
+    assert message in out
+
+
+def test_fixed_history_passes_with_a_legacy_part_left_untested(project: Path) -> None:
+    """Downgrading "to base" stops at the newest irreversible point, exactly."""
+    require_servers()
+    use_history(
+        project,
+        without=("0013", "0014", "0016"),  # the broken side branch and its merge
+        setting="oldest_tested_downgrade = eeee00000007",
+    )
+    fix_broken_downgrade(project)
+
+    result = pytest_in(project, *HARNESS)
+
+    assert result.returncode == 0, result.stdout
+    assert summary_lines(result.stdout, "IRREVERSIBLE ") == [
+        IRREVERSIBLE,
+        "IRREVERSIBLE 6 revisions older than eeee00000007 "
+        "(Merge invoice lines and payments.): oldest_tested_downgrade in alembic.ini",
+    ]
+    # Per backend 13 stairs, 7 downgrades (6 are legacy), 1 base<->head;
+    # and the 2 history tests.
+    assert "skipped" not in result.stdout
+    assert re.search(r"\n=+ 65 passed in ", result.stdout), result.stdout
+
+
+@pytest.mark.parametrize(
+    ("without", "setting", "error"),
+    [
+        (
+            (),
+            "oldest_tested_downgrade = nope",
+            "ERROR: alembic.ini: oldest_tested_downgrade = nope is not a revision "
+            "of migrations/versions: give the id of the oldest revision whose "
+            "downgrade is tested (alembic history lists them), or leave it empty "
+            "to test every downgrade.",
+        ),
+        (
+            ("0016",),  # the last merge
+            "",
+            "ERROR: the history has 2 heads (555500000012, 777700000012), so head "
+            'is ambiguous: join them with alembic merge heads -m "merge", then '
+            "run again.",
+        ),
+    ],
+)
+def test_a_history_that_cannot_run_is_one_line(
+    project: Path, without: tuple[str, ...], setting: str, error: str
+) -> None:
+    use_history(project, without=without, setting=setting)
+
+    result = pytest_in(project, *HARNESS)
+
+    assert result.returncode == 4, result.stdout
+    assert result.stderr.strip() == error
+
+
+# A data-only revision on each branch: the project's models stay as they are.
+DATA_REVISION = '''"""Rename the position {old} to {new}.
+
+Revision ID: {revision}
+Revises: 8f7a6b5c4d02
+"""
+
+from alembic import op
+
+revision = "{revision}"
+down_revision = "8f7a6b5c4d02"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.execute("UPDATE players SET position = '{new}' WHERE position = '{old}'")
+
+
+def downgrade() -> None:
+    op.execute("UPDATE players SET position = '{old}' WHERE position = '{new}'")
+'''
+BRANCHES = [("b1a2c3d4e5f6", "goalie", "keeper"), ("c1a2b3d4e5f6", "winger", "wing")]
+
+
+def test_two_branches_and_their_merge_pass_make_test_migrations(install) -> None:
+    """What the one-head error says to do leaves a history the harness passes."""
+    project = install("default")
+    versions = project / "migrations" / "versions"
+    with ExitStack() as cleanup:
+        for day, (revision, old, new) in enumerate(BRANCHES, start=1):
+            path = versions / f"2026_02_0{day}_0000-{revision}_rename_{old}.py"
+            text = DATA_REVISION.format(revision=revision, old=old, new=new)
+            cleanup.enter_context(added(path, text))
+        before = set(versions.glob("*.py"))
+        run([".venv/bin/alembic", "merge", "heads", "-m", "merge"], cwd=project)
+        [merge] = set(versions.glob("*.py")) - before
+        cleanup.callback(merge.unlink)
+        result = subprocess.run(
+            ["make", "test-migrations"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    # Both branches and the merge were climbed: the slowest-revisions report.
+    for revision, _, _ in BRANCHES:
+        assert f"{revision} (Rename the position" in result.stdout
+    assert "BROKEN" not in result.stdout
