@@ -20,8 +20,7 @@ from alembic import op
 from alembic.config import Config
 from alembic.script import Script, ScriptDirectory
 
-from .errors import one_line
-from .offline import LINTING, RenderFailure, render
+from .offline import LINTING, render, render_failure
 
 # Offline mode only needs the dialect: nothing ever connects to this.
 LINT_URL = "postgresql+psycopg://lint@localhost/lint"
@@ -73,8 +72,7 @@ def render_file(
     # Whatever the revision raised (CompileError, NotImplementedError, ...):
     # one line, and the other revisions are still linted.
     except Exception as error:
-        original = error.__cause__ if isinstance(error, RenderFailure) else error
-        cause = f"{type(original).__name__}: {one_line(original)}"
+        cause = render_failure(revision, error).cause
         print(f"not linted: {Path(revision.path).name}: {cause}", file=sys.stderr)
         return None
     return path
