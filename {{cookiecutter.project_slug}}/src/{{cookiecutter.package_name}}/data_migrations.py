@@ -66,8 +66,19 @@ class RenderingSession(Session):
             return no_rows(statement)
         return super().execute(statement, params)
 
+    # Session's own scalar() and scalars() bypass execute().
+    def scalar(self, statement: Executable, params: Any = None, **_: Any) -> Any:
+        return self.execute(statement, params).scalar()
+
+    def scalars(self, statement: Executable, params: Any = None, **_: Any) -> Any:
+        return self.execute(statement, params).scalars()
+
     def get_bind(self, *_: Any, **__: Any) -> sa.Engine:
-        raise OnlineOnly(f"migration_session() {READS_ROWS}")
+        # Loading or flushing objects, or a statement with a list of rows.
+        raise OnlineOnly(
+            "migration_session() needs the database (objects or executemany), "
+            "which --sql cannot render"
+        )
 
 
 def no_rows(query: sa.Select[Any]) -> sa.Result[Any]:

@@ -162,8 +162,8 @@ def render(
     read once for every revision (``command.upgrade`` reads every file again).
     The database it renders for is DATABASE_URL's.
     """
-    # Starting from every parent and dependency, only this revision renders.
-    start = [*as_tuple(script.down_revision), *as_tuple(script.dependencies)]
+    # Starting from everything it needs applied, only this revision renders.
+    start = parents(scripts, script)
 
     def plan(heads: Any, _context: Any) -> Any:
         return scripts._upgrade_revs(script.revision, heads)
@@ -178,6 +178,25 @@ def render(
         destination_rev=script.revision,
     ):
         scripts.run_env()
+
+
+def parents(scripts: ScriptDirectory, script: Script) -> list[str]:
+    """What ``script`` needs applied first: its down revisions and dependencies.
+
+    Those below another of them are left out: Alembic refuses a starting
+    point that overlaps itself (a ``depends_on`` on an ancestor of a parent).
+    """
+    needed = [*as_tuple(script.down_revision), *as_tuple(script.dependencies)]
+    candidates = {scripts.get_revision(name).revision for name in needed}
+    if len(candidates) < 2:
+        return sorted(candidates)
+    below = {
+        ancestor.revision
+        for candidate in candidates
+        for ancestor in scripts.walk_revisions("base", candidate)
+        if ancestor.revision != candidate
+    }
+    return sorted(candidates - below)
 
 
 def as_tuple(revisions: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
