@@ -52,6 +52,19 @@ UNRENDERABLE = """\
     settings = sa.table("players", sa.column("settings", sa.PickleType))
     op.execute(settings.update().values(settings={"theme": "dark"}))
 """
+# Online-only without a marker (a helper that reads), and declared.
+ONLINE_ONLY_KINDS = pytest.mark.parametrize(
+    ("body", "module", "reason"),
+    [
+        (
+            '    update_in_batches(Player, lambda p: {"name": p.name}, Player.name)\n',
+            PLAYER_MODEL,
+            "update_in_batches(players) reads rows, which --sql cannot render",
+        ),
+        (INSPECTS, DECLARED, "reads the existing indexes with sa.inspect()"),
+    ],
+    ids=["helper", "declared"],
+)
 NO_INSPECTION = (
     "NoInspectionAvailable: No inspection system is available for object of "
     "type <class 'sqlalchemy.engine.mock.MockConnection'>"
@@ -122,30 +135,17 @@ def test_lint_names_a_render_error(project) -> None:
     ]
 
 
-def test_offline_test_lists_a_declared_revision_once_and_passes(project) -> None:
-    with extra_revision(project, "f00dbad00008", HEAD, INSPECTS, DECLARED):
+@ONLINE_ONLY_KINDS
+def test_offline_test_lists_it_once_and_passes(
+    project, body: str, module: str, reason: str
+) -> None:
+    with extra_revision(project, "f00dbad00008", HEAD, body, module):
         result = offline_test(project)
 
     assert result.returncode == 0, result.stdout
-    line = (
-        "ONLINE-ONLY f00dbad00008 (Test revision f00dbad00008.): "
-        "reads the existing indexes with sa.inspect()"
-    )
+    line = f"ONLINE-ONLY f00dbad00008 (Test revision f00dbad00008.): {reason}"
     assert result.stdout.count(line) == 1, result.stdout
     assert "12 passed" in result.stdout
-
-
-def test_offline_test_lists_a_helper_step_without_a_marker(project) -> None:
-    body = '    update_in_batches(Player, lambda p: {"name": p.name}, Player.name)\n'
-    with extra_revision(project, "f00dbad00007", HEAD, body, PLAYER_MODEL):
-        result = offline_test(project)
-
-    assert result.returncode == 0, result.stdout
-    line = (
-        "ONLINE-ONLY f00dbad00007 (Test revision f00dbad00007.): "
-        "update_in_batches(players) reads rows, which --sql cannot render"
-    )
-    assert result.stdout.count(line) == 1, result.stdout
 
 
 def test_offline_test_fails_an_undeclared_revision_in_one_line(project) -> None:
@@ -179,19 +179,8 @@ def test_offline_test_fails_a_render_error_in_one_line(project) -> None:
     assert "During handling" not in result.stdout
 
 
-@pytest.mark.parametrize(
-    ("body", "module", "reason"),
-    [
-        (
-            '    update_in_batches(Player, lambda p: {"name": p.name}, Player.name)\n',
-            PLAYER_MODEL,
-            "update_in_batches(players) reads rows, which --sql cannot render",
-        ),
-        (INSPECTS, DECLARED, "reads the existing indexes with sa.inspect()"),
-    ],
-    ids=["helper", "declared"],
-)
-def test_real_sql_refuses_an_online_only_revision(
+@ONLINE_ONLY_KINDS
+def test_real_sql_refuses_it_in_one_line(
     project, body: str, module: str, reason: str
 ) -> None:
     with extra_revision(project, "f00dbad00011", HEAD, body, module):

@@ -34,6 +34,14 @@ from .errors import one_line
 LINTING = "linting"
 
 
+class OnlineOnly(CommandError):
+    """A step that needs a database, met under ``--sql``."""
+
+    def __init__(self, reason: str, script: Script | None = None) -> None:
+        super().__init__(reason)
+        self.script = script
+
+
 def online_only_step(step: str, why: str) -> None:
     """Under ``--sql``: refuse ``step``, or leave a comment in its place when linting.
 
@@ -70,14 +78,6 @@ def refuse_online_only(ctx: MigrationContext, step: MigrationInfo, **_: Any) -> 
     for script in step.up_revisions:
         if reason := declared_reason(script):
             raise OnlineOnly(reason, script)
-
-
-class OnlineOnly(CommandError):
-    """A step that needs a database, met under ``--sql``."""
-
-    def __init__(self, reason: str, script: Script | None = None) -> None:
-        super().__init__(reason)
-        self.script = script
 
 
 class RenderFailure(CommandError):
