@@ -65,7 +65,11 @@ def render_file(
     database for more than a helper's step) is named in one line and left
     out: squawk only reads SQL.
     """
-    path = directory / f"{Path(revision.path).stem}.sql"
+    # The revision's folder stays in the path, so that .squawk.toml can leave
+    # out a whole folder (excluded_paths = ["*/legacy/*"]).
+    source = Path(revision.path)
+    path = directory / source.parent.name / f"{source.stem}.sql"
+    path.parent.mkdir(exist_ok=True)
     try:
         with path.open("w") as output:
             render(config, scripts, revision, output)
@@ -73,7 +77,7 @@ def render_file(
     # one line, and the other revisions are still linted.
     except Exception as error:
         cause = render_failure(revision, error).cause
-        print(f"not linted: {Path(revision.path).name}: {cause}", file=sys.stderr)
+        print(f"not linted: {source.name}: {cause}", file=sys.stderr)
         return None
     return path
 
