@@ -150,15 +150,18 @@ def failure_line(result: subprocess.CompletedProcess[str]) -> str:
 
 @contextmanager
 def extra_revision(
-    project: Path, revision: str, down: str | None, body: str
+    project: Path, revision: str, down: str | None, body: str, module: str = ""
 ) -> Iterator[None]:
-    """Add a revision on top of ``down`` for the duration of a test."""
+    """Add a revision on top of ``down`` for the duration of a test.
+
+    ``module`` goes between the revision identifiers and ``upgrade()``.
+    """
     path = project / f"migrations/versions/2099_01_01_0000-{revision}_extra.py"
     path.write_text(
         f'"""Test revision {revision}."""\n\n'
         "import sqlalchemy as sa\nfrom alembic import op\n\n"
         f"revision = {revision!r}\ndown_revision = {down!r}\n"
-        "branch_labels = None\ndepends_on = None\n\n\n"
+        f"branch_labels = None\ndepends_on = None\n{module}\n\n"
         f"def upgrade() -> None:\n{body}\n\n"
         "def downgrade() -> None:\n    pass\n"
     )

@@ -144,6 +144,7 @@ def test_busy_table_sequence_in_the_guide_passes_squawk(
 
     result = run(["make", "lint-migrations"], cwd=default_project)
 
-    # The backfill needs a database: squawk gets the other four revisions.
-    assert "Found 0 issues in 4 files" in result.stdout
-    assert "not linted: 2099_01_02-0c0000000002_guide.py: backfill(" in result.stderr
+    # The backfill needs a database: its step is left out as a comment, and
+    # squawk still gets that revision with the other four.
+    assert "Found 0 issues in 5 files" in result.stdout
+    assert "not linted" not in result.stderr

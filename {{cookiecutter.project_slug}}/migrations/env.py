@@ -27,6 +27,10 @@ from {{ cookiecutter.package_name }}.database import (
 from {{ cookiecutter.package_name }}.errors import one_line_failures
 from {{ cookiecutter.package_name }}.locking import migration_lock, wait_seconds
 from {{ cookiecutter.package_name }}.models import Base
+from {{ cookiecutter.package_name }}.offline import (
+    one_line_render_failures,
+    refuse_online_only,
+)
 from {{ cookiecutter.package_name }}.sqlite import (
     check_foreign_keys,
     make_transactional,
@@ -53,8 +57,10 @@ def run_migrations_offline() -> None:
         dialect_opts={"paramstyle": "named"},
         # SQLite cannot ALTER most things; batch mode copies the table instead.
         render_as_batch=url.get_backend_name() == "sqlite",
+        # A revision that needs a database stops --sql with one line (offline.py).
+        on_version_apply=refuse_online_only,
     )
-    with context.begin_transaction():
+    with context.begin_transaction(), one_line_render_failures(context.script):
         if url.get_backend_name() == "postgresql":
             # The reviewed SQL sets the same timeouts as an online run.
             for statement in timeout_statements():

@@ -16,6 +16,7 @@ from .disposable_database import (
     untested_backends,
 )
 from .migration_steps import MigrationSteps
+from .online_only import ONLINE_ONLY
 from .stairway import Stair, climb
 
 # The stairways climbed in this run, per backend, for the slowest-revision report.
@@ -93,6 +94,8 @@ def pytest_sessionfinish() -> None:
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
+    for line in ONLINE_ONLY.values():
+        terminalreporter.write_line(line)
     for reason, count in NOT_TESTED.items():
         terminalreporter.write_line(f"NOT TESTED {reason} ({count} tests deselected)")
     if CLIMBED:

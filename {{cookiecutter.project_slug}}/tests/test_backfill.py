@@ -107,7 +107,7 @@ def test_refuses_offline_mode_with_one_line() -> None:
     with Operations.context(offline), pytest.raises(CommandError) as error:
         rate_players()
 
-    assert "backfill(Player) commits batch by batch" in str(error.value)
+    assert "backfill(players) commits batch by batch" in str(error.value)
     assert "\n" not in str(error.value)
 
 

@@ -24,6 +24,7 @@ from alembic import op
 from alembic.util import CommandError
 
 from .data_migrations import Progress, offline, primary_key
+from .offline import online_only_step
 
 PAUSE_VARIABLE = "MIGRATION_BACKFILL_PAUSE"
 # Back to back, MySQL/MariaDB's batches stall the application's writes now and
@@ -52,10 +53,9 @@ def backfill(
     and the time left. Returns the rows changed by this run.
     """
     if offline():
-        raise CommandError(
-            f"backfill({model.__name__}) commits batch by batch on a live database, "
-            "which --sql cannot render: run this revision against the database."
-        )
+        why = "commits batch by batch on a live database, which --sql cannot render"
+        online_only_step(f"backfill({model.__tablename__})", why)
+        return 0
     key = primary_key(model)
     wait = pause_seconds(pause, op.get_context().dialect.name)
     # Commits what the revision did so far; every statement below commits itself.

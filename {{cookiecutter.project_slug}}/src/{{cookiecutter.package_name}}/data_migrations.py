@@ -14,11 +14,17 @@ import sqlalchemy as sa
 from alembic import op
 from alembic.util import CommandError
 from sqlalchemy import Unicode
+from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql import Executable
 
+from .offline import OnlineOnly, online_only_step
+
 # A child of Alembic's logger, so progress shows wherever "Running upgrade" does.
 log = logging.getLogger("alembic.data_migrations")
+
+# Why --sql stops at a step that reads (offline.py).
+READS_ROWS = "reads rows, which --sql cannot render"
 
 # How often update_in_batches reports progress on a long walk.
 PROGRESS_EVERY_SECONDS = 10.0
@@ -46,21 +52,39 @@ class RenderingSession(Session):
 
     INSERT, UPDATE and DELETE statements are rendered into the SQL script.
     Anything that needs the database (a SELECT, loading or flushing objects)
-    asks for a connection, and there is none: that stops with one line.
+    makes the revision online-only: ``--sql`` stops there with one line. While
+    ``make lint-migrations`` renders, a SELECT finds no rows instead, so the
+    schema operations around it still render and get linted.
     """
 
     def execute(self, statement: Executable, params: Any = None, **_: Any) -> Any:
         if params is None and isinstance(statement, sa.sql.dml.UpdateBase):
             op.execute(statement)
             return None
+        if isinstance(statement, sa.sql.Select):
+            online_only_step("migration_session()", READS_ROWS)
+            return no_rows(statement)
         return super().execute(statement, params)
 
+    # Session's own scalar() and scalars() bypass execute().
+    def scalar(self, statement: Executable, params: Any = None, **_: Any) -> Any:
+        return self.execute(statement, params).scalar()
+
+    def scalars(self, statement: Executable, params: Any = None, **_: Any) -> Any:
+        return self.execute(statement, params).scalars()
+
     def get_bind(self, *_: Any, **__: Any) -> sa.Engine:
-        raise CommandError(
-            "this revision reads rows through its Session, which --sql cannot "
-            "render: run it against a database, or write its data step as "
-            "INSERT/UPDATE/DELETE statements passed to session.execute()."
+        # Loading or flushing objects, or a statement with a list of rows.
+        raise OnlineOnly(
+            "migration_session() needs the database (objects or executemany), "
+            "which --sql cannot render"
         )
+
+
+def no_rows(query: sa.Select[Any]) -> sa.Result[Any]:
+    """An empty result with the columns of ``query``."""
+    names = [column.key for column in query.selected_columns]
+    return IteratorResult(SimpleResultMetaData(names), iter([]))
 
 
 def execute(*statements: Executable) -> None:
@@ -94,10 +118,8 @@ def update_in_batches(
     one page, whatever the size of the table. Returns the rows visited.
     """
     if offline():
-        raise CommandError(
-            f"update_in_batches({model.__name__}) reads rows, which --sql cannot "
-            "render: run this revision against a database."
-        )
+        online_only_step(f"update_in_batches({model.__tablename__})", READS_ROWS)
+        return 0
     key = primary_key(model)
     with migration_session() as session:
         total = session.scalar(sa.select(sa.func.count()).select_from(model)) or 0

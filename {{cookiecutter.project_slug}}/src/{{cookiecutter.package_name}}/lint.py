@@ -2,7 +2,9 @@
 
 Each revision is rendered on its own in offline mode, as
 ``alembic upgrade <down>:<revision> --sql`` would (no server needed), and
-squawk flags statements that lock or rewrite busy tables. ``.squawk.toml``
+squawk flags statements that lock or rewrite busy tables. An online-only
+revision is linted too: its steps that need the database are left out as SQL
+comments, its schema operations are not (offline.py). ``.squawk.toml``
 holds the project-wide settings. A revision that breaks a rule on purpose
 calls ``squawk_ignore`` with a comment saying why.
 """
@@ -14,10 +16,11 @@ import sysconfig
 import tempfile
 from pathlib import Path
 
-from alembic import command, op
+from alembic import op
 from alembic.config import Config
 from alembic.script import Script, ScriptDirectory
-from alembic.util import CommandError
+
+from .offline import LINTING, render, render_failure
 
 # Offline mode only needs the dialect: nothing ever connects to this.
 LINT_URL = "postgresql+psycopg://lint@localhost/lint"
@@ -39,12 +42,13 @@ def squawk_ignore(*rules: str) -> None:
 def main() -> int:
     config = Config("alembic.ini")
     config.attributes["configure_logger"] = False
+    # Steps that need a database leave a comment instead (offline.py).
+    config.attributes[LINTING] = True
     os.environ["DATABASE_URL"] = LINT_URL
-    revisions = list(ScriptDirectory.from_config(config).walk_revisions())
-    if not revisions:
-        return 0
+    scripts = ScriptDirectory.from_config(config)
+    revisions = list(scripts.walk_revisions())
     with tempfile.TemporaryDirectory() as directory:
-        files = [render(config, revision, Path(directory)) for revision in revisions]
+        files = [render_file(config, scripts, r, Path(directory)) for r in revisions]
         rendered = [str(path) for path in files if path is not None]
         if not rendered:
             return 0
@@ -52,24 +56,28 @@ def main() -> int:
         return subprocess.run([str(squawk), *rendered], check=False).returncode
 
 
-def render(config: Config, revision: Script, directory: Path) -> Path | None:
+def render_file(
+    config: Config, scripts: ScriptDirectory, revision: Script, directory: Path
+) -> Path | None:
     """Write the SQL of this one revision's upgrade to a file named after it.
 
-    A revision that cannot render offline (its data step loads rows through a
-    Session) is reported and left out: squawk only reads SQL.
+    A revision that still cannot render (an online-only one that needs the
+    database for more than a helper's step) is named in one line and left
+    out: squawk only reads SQL.
     """
-    down = revision.down_revision
-    if isinstance(down, tuple):
-        # A merge: starting from its first parent lints the other branches too.
-        down = down[0]
-    target = f"{down}:{revision.revision}" if down else revision.revision
-    path = directory / f"{Path(revision.path).stem}.sql"
+    # The revision's folder stays in the path, so that .squawk.toml can leave
+    # out a whole folder (excluded_paths = ["*/legacy/*"]).
+    source = Path(revision.path)
+    path = directory / source.parent.name / f"{source.stem}.sql"
+    path.parent.mkdir(exist_ok=True)
     try:
         with path.open("w") as output:
-            config.output_buffer = output
-            command.upgrade(config, target, sql=True)
-    except CommandError as error:
-        print(f"not linted: {Path(revision.path).name}: {error}", file=sys.stderr)
+            render(config, scripts, revision, output)
+    # Whatever the revision raised (CompileError, NotImplementedError, ...):
+    # one line, and the other revisions are still linted.
+    except Exception as error:
+        cause = render_failure(revision, error).cause
+        print(f"not linted: {source.name}: {cause}", file=sys.stderr)
         return None
     return path
 

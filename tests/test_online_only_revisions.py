@@ -1,0 +1,198 @@
+"""Revisions that need a database: listed, refused and still linted, one line each.
+
+A revision that reads rows cannot render with ``--sql``. The project's helpers
+make it online-only without a marker; any other revision declares
+``online_only = "why"``. The offline test lists it, real ``--sql`` refuses it,
+and ``make lint-migrations`` still lints its schema operations.
+"""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .baking import run
+from .production import HEAD, extra_revision, installed_project
+
+DIALECTS = ["sqlite", "postgresql", "mysql", "mariadb"]
+
+PLAYER_MODEL = """
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from team_migrations.data_migrations import migration_session, update_in_batches
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData()
+
+
+class Player(Base):
+    __tablename__ = "players"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.Unicode(200))
+"""
+# A blocking index beside two steps that read rows: neither hides it from squawk.
+INDEX_BESIDE_READS = """\
+    with migration_session() as session:
+        for _player in session.execute(sa.select(Player.id)):
+            pass
+    update_in_batches(Player, lambda p: {"name": p.name.strip()}, Player.name)
+    op.create_index("ix_players_name", "players", ["name"])
+"""
+INSPECTS = """\
+    indexes = sa.inspect(op.get_bind()).get_indexes("players")
+    if "ix_players_name" not in {index["name"] for index in indexes}:
+        op.create_index("ix_players_name", "players", ["name"])
+"""
+DECLARED = '\nonline_only = "reads the existing indexes with sa.inspect()"\n'
+# PickleType has no SQL literal for a dict: rendering it raises CompileError.
+UNRENDERABLE = """\
+    settings = sa.table("players", sa.column("settings", sa.PickleType))
+    op.execute(settings.update().values(settings={"theme": "dark"}))
+"""
+# Online-only without a marker (a helper that reads), and declared.
+ONLINE_ONLY_KINDS = pytest.mark.parametrize(
+    ("body", "module", "reason"),
+    [
+        (
+            '    update_in_batches(Player, lambda p: {"name": p.name}, Player.name)\n',
+            PLAYER_MODEL,
+            "update_in_batches(players) reads rows, which --sql cannot render",
+        ),
+        (INSPECTS, DECLARED, "reads the existing indexes with sa.inspect()"),
+    ],
+    ids=["helper", "declared"],
+)
+NO_INSPECTION = (
+    "NoInspectionAvailable: No inspection system is available for object of "
+    "type <class 'sqlalchemy.engine.mock.MockConnection'>"
+)
+NO_LITERAL = (
+    "CompileError: Could not render literal value \"{'theme': 'dark'}\" with "
+    "datatype BLOB; see parent stack trace for more detail"
+)
+
+
+@pytest.fixture(scope="module")
+def project(cookies_session) -> Path:
+    return installed_project(cookies_session)
+
+
+def unchecked(command: list[str], cwd: Path, **env: str):
+    """Run a command expected to fail, with ``env`` added to the environment."""
+    return subprocess.run(
+        command,
+        cwd=cwd,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def offline_test(project: Path) -> subprocess.CompletedProcess[str]:
+    """The baked project's offline test, as `make test-migrations` runs it."""
+    return unchecked([".venv/bin/pytest", "tests/test_offline_sql.py"], project)
+
+
+def real_sql(project: Path, dialect: str) -> subprocess.CompletedProcess[str]:
+    """`alembic upgrade head --sql`, as a deploy would hand it to a DBA."""
+    command = [".venv/bin/alembic", "upgrade", "head", "--sql"]
+    return unchecked(command, project, DATABASE_URL=f"{dialect}://")
+
+
+def test_lint_sees_an_index_beside_steps_that_read_rows(project) -> None:
+    with extra_revision(
+        project, "f00dbad00007", HEAD, INDEX_BESIDE_READS, PLAYER_MODEL
+    ):
+        result = unchecked(["make", "lint-migrations"], project)
+
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert "require-concurrent-index-creation" in result.stdout
+    assert "f00dbad00007_extra.sql" in result.stdout
+    assert "not linted" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_lint_names_a_declared_revision_it_cannot_render(project) -> None:
+    with extra_revision(project, "f00dbad00008", HEAD, INSPECTS, DECLARED):
+        result = run(["make", "lint-migrations"], cwd=project)
+
+    assert result.stderr.splitlines() == [
+        f"not linted: 2099_01_01_0000-f00dbad00008_extra.py: {NO_INSPECTION}"
+    ]
+    assert "Found 0 issues in 2 files" in result.stdout + result.stderr
+
+
+def test_lint_names_a_render_error(project) -> None:
+    with extra_revision(project, "f00dbad00009", HEAD, UNRENDERABLE):
+        result = run(["make", "lint-migrations"], cwd=project)
+
+    assert result.stderr.splitlines() == [
+        f"not linted: 2099_01_01_0000-f00dbad00009_extra.py: {NO_LITERAL}"
+    ]
+
+
+@ONLINE_ONLY_KINDS
+def test_offline_test_lists_it_once_and_passes(
+    project, body: str, module: str, reason: str
+) -> None:
+    with extra_revision(project, "f00dbad00008", HEAD, body, module):
+        result = offline_test(project)
+
+    assert result.returncode == 0, result.stdout
+    line = f"ONLINE-ONLY f00dbad00008 (Test revision f00dbad00008.): {reason}"
+    assert result.stdout.count(line) == 1, result.stdout
+    assert "12 passed" in result.stdout
+
+
+def test_offline_test_fails_an_undeclared_revision_in_one_line(project) -> None:
+    with extra_revision(project, "f00dbad00010", HEAD, INSPECTS):
+        result = offline_test(project)
+
+    assert result.returncode == 1, result.stdout
+    for dialect in DIALECTS:
+        line = (
+            f"\n{dialect}: revision f00dbad00010 (Test revision f00dbad00010.) "
+            f"cannot render as SQL: {NO_INSPECTION}; if it needs a database, say "
+            'so in it: online_only = "why" (migrations/README.md)\n'
+        )
+        assert line in result.stdout, result.stdout
+    assert "Traceback" not in result.stdout
+    assert "During handling" not in result.stdout
+    assert "4 failed, 8 passed" in result.stdout
+
+
+def test_offline_test_fails_a_render_error_in_one_line(project) -> None:
+    with extra_revision(project, "f00dbad00009", HEAD, UNRENDERABLE):
+        result = offline_test(project)
+
+    assert result.returncode == 1, result.stdout
+    line = (
+        "\npostgresql: revision f00dbad00009 (Test revision f00dbad00009.) "
+        f"cannot render as SQL: {NO_LITERAL}; if it needs"
+    )
+    assert line in result.stdout, result.stdout
+    assert "Traceback" not in result.stdout
+    assert "During handling" not in result.stdout
+
+
+@ONLINE_ONLY_KINDS
+def test_real_sql_refuses_it_in_one_line(
+    project, body: str, module: str, reason: str
+) -> None:
+    with extra_revision(project, "f00dbad00011", HEAD, body, module):
+        result = real_sql(project, "postgresql")
+
+    assert result.returncode != 0
+    assert result.stdout.splitlines()[-1] == (
+        "FAILED: revision f00dbad00011 (Test revision f00dbad00011.) is "
+        f"online-only: {reason}. Run it against the database (alembic upgrade "
+        "f00dbad00011), then render the revisions after it: alembic upgrade "
+        "f00dbad00011:head --sql"
+    )
+    # The script stops inside its transaction: it never commits.
+    assert "BEGIN;" in result.stdout and "COMMIT;" not in result.stdout
+    assert "Traceback" not in result.stderr

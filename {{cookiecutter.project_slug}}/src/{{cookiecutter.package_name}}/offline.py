@@ -1,0 +1,216 @@
+"""Revisions that need a database, under ``alembic upgrade --sql``.
+
+``--sql`` prints each revision's SQL instead of running it, for review or for
+a DBA to apply. A step that reads rows cannot be printed: there is nothing to
+read. The project's helpers that read (``update_in_batches``, ``backfill``, a
+``migration_session()`` that reads) say so themselves. Any other revision that
+needs a database (``sa.inspect(op.get_bind())``, a SELECT through
+``op.get_bind()``) says it in its own file, with the reason:
+
+    online_only = "reads the existing indexes with sa.inspect()"
+
+Such a revision stops ``--sql`` with one line, so SQL missing a data step is
+never handed on as if it were whole. The offline test lists it instead of
+failing. ``make lint-migrations`` still lints its schema operations: while it
+renders (``LINTING``), a step that needs the database leaves a SQL comment in
+its place and the rest of the revision renders around it.
+"""
+
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+from alembic import op
+from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
+from alembic.runtime.migration import MigrationContext, MigrationInfo
+from alembic.script import Script, ScriptDirectory
+from alembic.util import CommandError
+
+from .errors import one_line
+
+# Set in config.attributes by `make lint-migrations` (lint.py).
+LINTING = "linting"
+
+
+class OnlineOnly(CommandError):
+    """A step that needs a database, met under ``--sql``."""
+
+    def __init__(self, reason: str, script: Script | None = None) -> None:
+        super().__init__(reason)
+        self.script = script
+
+
+def online_only_step(step: str, why: str) -> None:
+    """Under ``--sql``: refuse ``step``, or leave a comment in its place when linting.
+
+    Called by the helpers that need a database, before they touch it. While
+    linting it returns, and the helper returns without doing anything.
+    """
+    migration = op.get_context()
+    if linting(migration):
+        comment = f"-- online only: {step} runs against the database"
+        migration.impl.static_output(comment)
+        return
+    raise OnlineOnly(f"{step} {why}")
+
+
+def linting(migration: MigrationContext) -> bool:
+    # A bare Operations context (tests, benchmarks) has no config.
+    return bool(migration.config and migration.config.attributes.get(LINTING))
+
+
+def declared_reason(script: Script) -> str | None:
+    """The revision's own ``online_only = "why"``, if it declares one."""
+    reason = getattr(script.module, "online_only", None)
+    return str(reason) if reason else None
+
+
+def refuse_online_only(ctx: MigrationContext, step: MigrationInfo, **_: Any) -> None:
+    """env.py's ``on_version_apply`` under ``--sql``: stop at a declared revision.
+
+    It runs once the revision has rendered, before its COMMIT: the script
+    ends there, unfinished, and the run fails with one line.
+    """
+    if linting(ctx):
+        return
+    for script in step.up_revisions:
+        if reason := declared_reason(script):
+            raise OnlineOnly(reason, script)
+
+
+class RenderFailure(CommandError):
+    """A revision that cannot render as SQL, in one line that names it."""
+
+    def __init__(self, script: Script, error: BaseException) -> None:
+        self.script = script
+        self.online_only = online_only_reason(script, error)
+        # What went wrong, without the revision: the original error.
+        self.cause = f"{type(error).__name__}: {one_line(error).rstrip('.')}"
+        name = described(script)
+        if self.online_only:
+            advice = RUN_IT_ONLINE.format(revision=script.revision)
+            message = f"{name} is online-only: {self.online_only}. {advice}"
+        else:
+            message = f"{name} cannot render as SQL: {self.cause}; {DECLARE_IT}"
+        super().__init__(message)
+
+
+RUN_IT_ONLINE = (
+    "Run it against the database (alembic upgrade {revision}), then render "
+    "the revisions after it: alembic upgrade {revision}:head --sql"
+)
+DECLARE_IT = (
+    'if it needs a database, say so in it: online_only = "why" (migrations/README.md)'
+)
+
+
+@contextmanager
+def one_line_render_failures(scripts: ScriptDirectory) -> Iterator[None]:
+    """env.py under ``--sql``: a revision that cannot render fails in one line.
+
+    Errors raised outside a revision pass through unchanged. The original
+    stays chained, for ``alembic --raiseerr``.
+    """
+    try:
+        yield
+    except Exception as error:
+        script = getattr(error, "script", None) or failing_script(error, scripts)
+        if script is None:
+            raise
+        raise render_failure(script, error) from error
+
+
+def render_failure(script: Script, error: BaseException) -> RenderFailure:
+    """``error``, met while ``script`` rendered, as one RenderFailure."""
+    if isinstance(error, RenderFailure):
+        return error
+    return RenderFailure(script, error)
+
+
+def failing_script(error: BaseException, scripts: ScriptDirectory) -> Script | None:
+    """The revision whose code is in the traceback, if any."""
+    for frame, _line in traceback.walk_tb(error.__traceback__):
+        names = frame.f_globals
+        if isinstance(names.get("revision"), str) and "down_revision" in names:
+            return scripts.get_revision(names["revision"])
+    return None
+
+
+def online_only_reason(script: Script, error: BaseException | None) -> str | None:
+    """Why ``script`` cannot render, if it is online-only; None for a real failure.
+
+    Online-only: it declares ``online_only``, or one of the project's helpers
+    refused a step (an OnlineOnly in the chain of errors).
+    """
+    if reason := declared_reason(script):
+        return reason
+    while error is not None:
+        if isinstance(error, OnlineOnly):
+            return str(error)
+        error = error.__cause__
+    return None
+
+
+def render(
+    config: Config, scripts: ScriptDirectory, script: Script, output: TextIO
+) -> None:
+    """Write the SQL of ``script``'s upgrade alone to ``output``.
+
+    As ``alembic upgrade <parents>:<revision> --sql`` does, on ``scripts``
+    read once for every revision (``command.upgrade`` reads every file again).
+    The database it renders for is DATABASE_URL's.
+    """
+    # Starting from everything it needs applied, only this revision renders.
+    start = parents(scripts, script)
+
+    def plan(heads: Any, _context: Any) -> Any:
+        return scripts._upgrade_revs(script.revision, heads)
+
+    config.output_buffer = output
+    with EnvironmentContext(
+        config,
+        scripts,
+        fn=plan,
+        as_sql=True,
+        starting_rev=start or None,
+        destination_rev=script.revision,
+    ):
+        scripts.run_env()
+
+
+def parents(scripts: ScriptDirectory, script: Script) -> list[str]:
+    """What ``script`` needs applied first: its down revisions and dependencies.
+
+    Those below another of them are left out: Alembic refuses a starting
+    point that overlaps itself (a ``depends_on`` on an ancestor of a parent).
+    """
+    needed = [*as_tuple(script.down_revision), *as_tuple(script.dependencies)]
+    candidates = {scripts.get_revision(name).revision for name in needed}
+    if len(candidates) < 2:
+        return sorted(candidates)
+    below = {
+        ancestor.revision
+        for candidate in candidates
+        for ancestor in scripts.walk_revisions("base", candidate)
+        if ancestor.revision != candidate
+    }
+    return sorted(candidates - below)
+
+
+def as_tuple(revisions: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
+    if revisions is None:
+        return ()
+    return (revisions,) if isinstance(revisions, str) else tuple(revisions)
+
+
+def described(script: Script) -> str:
+    """``revision <id> (<title>)``, as errors.py names a revision."""
+    return f"revision {titled(script)}"
+
+
+def titled(script: Script) -> str:
+    """``<id> (<first line of its docstring>)``."""
+    title = script.doc.strip().splitlines()[:1]
+    return script.revision + "".join(f" ({line})" for line in title)
