@@ -1,8 +1,11 @@
 """How Alembic connects: Alembic's own two functions, offline and online.
 
 What we add to ``alembic init``'s version: the URL comes from DATABASE_URL
-(see ``database.py``), SQLite gets batch mode, and a connection handed in by
-the tests through ``config.attributes["connection"]`` is used as it is.
+(see ``database.py``), every command compares with the same options
+(``comparison.py``), and a Connection or Engine handed in by the tests or by
+pytest-alembic through ``config.attributes["connection"]`` is used as it is.
+Commands that only read the revision files (history, revision, merge) open
+no database.
 
 For real runs (README: "Running migrations in production"): one run at a time
 per database (``locking.py``), PostgreSQL timeouts (``timeouts.py``), SQLite
@@ -18,15 +21,16 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from {{ cookiecutter.package_name }} import frozen_models
+from {{ cookiecutter.package_name }}.comparison import context_options
 from {{ cookiecutter.package_name }}.connection_errors import connection_failure
 from {{ cookiecutter.package_name }}.database import (
     database_url,
+    listing_history,
     migration_engine,
     run_with_engine,
 )
 from {{ cookiecutter.package_name }}.errors import one_line_failures
 from {{ cookiecutter.package_name }}.locking import migration_lock, wait_seconds
-from {{ cookiecutter.package_name }}.models import Base
 from {{ cookiecutter.package_name }}.offline import (
     one_line_render_failures,
     refuse_online_only,
@@ -43,20 +47,15 @@ config = context.config
 if config.config_file_name and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name)
 
-# What autogenerate and `alembic check` compare the database against.
-target_metadata = Base.metadata
-
 
 def run_migrations_offline() -> None:
     """Print the SQL instead of running it (``alembic upgrade head --sql``)."""
     url = database_url()
     context.configure(
         url=url,
-        target_metadata=target_metadata,
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
-        # SQLite cannot ALTER most things; batch mode copies the table instead.
-        render_as_batch=url.get_backend_name() == "sqlite",
+        **context_options(url.get_backend_name()),
         # A revision that needs a database stops --sql with one line (offline.py).
         on_version_apply=refuse_online_only,
     )
@@ -69,10 +68,16 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    """Run the migrations on the given connection, or on DATABASE_URL."""
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        run_migrations(connection)
+    """Run the migrations on the given connection or engine, or on DATABASE_URL."""
+    given = config.attributes.get("connection")
+    if isinstance(given, Engine):
+        # pytest-alembic hands in an Engine: connect as alembic would, and
+        # leave the engine as it is (it belongs to the caller).
+        with connect(given) as connection:
+            run_migrations(connection)
+        return
+    if given is not None:
+        run_migrations(given)
         return
     # The URL goes to the engine directly: passing it through
     # config.set_main_option would break on a "%" in the password.
@@ -95,8 +100,7 @@ def migrate(engine: Engine) -> None:
 def run_migrations(connection: Connection) -> None:
     context.configure(
         connection=connection,
-        target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        **context_options(connection.dialect.name),
         # sqlite.py's recipe gives SQLite transactional DDL; Alembic assumes not.
         transactional_ddl=True if connection.dialect.name == "sqlite" else None,
         # One transaction per revision: a failure keeps the revisions before it.
@@ -148,9 +152,22 @@ def write_frozen_models() -> None:
         context.configure(dialect_name="sqlite", template_args=template_args)
 
 
+def list_history() -> None:
+    """`alembic history`: Alembic runs env.py for it (revision_environment).
+
+    It only reads the revision files. In --sql mode Alembic asks no database
+    for the current revision, so nothing connects or creates a SQLite file.
+    """
+    with frozen_models.quiet_alembic_log():
+        context.configure(dialect_name="sqlite", as_sql=True)
+    context.run_migrations()
+
+
 if context.is_offline_mode():
     run_migrations_offline()
 elif frozen_models.writing_a_revision(config):
     write_frozen_models()
+elif listing_history(config):
+    list_history()
 else:
     run_migrations_online()

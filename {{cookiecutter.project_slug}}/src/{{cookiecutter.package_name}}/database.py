@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from alembic.config import Config
 from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import URL
@@ -42,6 +43,20 @@ def database_url() -> URL:
         return parse_url(raw, VARIABLE)
     except BadURL as error:
         raise CommandError(str(error)) from None
+
+
+def listing_history(config: Config) -> bool:
+    """True for ``alembic history`` without ``-i`` or a ``current`` range.
+
+    That listing reads only the revision files, though Alembic runs env.py
+    for it (revision_environment in alembic.ini): no database is opened.
+    """
+    options = config.cmd_opts
+    command_function = getattr(options, "cmd", (None,))[0]
+    if getattr(command_function, "__name__", None) != "history":
+        return False
+    bounds = (getattr(options, "rev_range", None) or "").split(":")
+    return not options.indicate_current and "current" not in bounds
 
 
 def migration_engine(url: URL) -> Engine | AsyncEngine:

@@ -1,13 +1,18 @@
-"""A failed migration as one line: which revision, why, and what to do now.
+"""A failed revision as one line: which one, why, and what state it left.
 
 Alembic prints a CommandError as one ``FAILED:`` line and anything else as a
-traceback. Errors raised inside a revision become one CommandError here; the
-original stays chained to it, so ``alembic --raiseerr ...`` shows the traceback.
+traceback. An error raised inside a revision's ``upgrade()`` or
+``downgrade()`` becomes one CommandError here; the original stays chained to
+it, so ``alembic --raiseerr ...`` shows the traceback. Anything raised outside
+a revision (an Alembic hook, another tool's comparison, pytest-alembic's own
+failures) passes through unchanged: it is not ours to reword.
 """
 
 import traceback
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from types import FrameType
 
 from alembic.script.revision import MultipleHeads
 from alembic.util import CommandError
@@ -15,18 +20,26 @@ from sqlalchemy.exc import DBAPIError
 
 from .timeouts import hint
 
-ROLLED_BACK = "it was rolled back, so the database is still at the revision before it"
-# MySQL and MariaDB commit every DDL statement at once, whatever the transaction.
-MAY_NEED_REPAIR = (
-    "MySQL/MariaDB commit schema changes as they run, so the database may be "
-    "partly migrated and need manual repair before you run it again "
-    "(see 'Running migrations in production' in README.md)"
-)
+REPAIR = "see 'Running migrations in production' in README.md"
+# pysqlite's words when another connection holds the file's write lock.
+SQLITE_LOCKED = "database is locked"
+
+
+@dataclass(frozen=True)
+class FailedStep:
+    """The revision whose code raised, and in which direction it ran."""
+
+    revision: str
+    title: str
+    direction: str  # "upgrade", "downgrade", or "" when called some other way
+
+    def __str__(self) -> str:
+        return f"revision {self.revision}" + (f" ({self.title})" if self.title else "")
 
 
 @contextmanager
 def one_line_failures(dialect: str) -> Iterator[None]:
-    """Turn an error from a revision into a CommandError that names it."""
+    """Turn an error raised by a revision into a CommandError that names it."""
     try:
         yield
     except CommandError as error:
@@ -34,27 +47,74 @@ def one_line_failures(dialect: str) -> Iterator[None]:
             raise CommandError(several_heads(error.__cause__.heads)) from error
         raise
     except Exception as error:
-        raise CommandError(failure_message(error, dialect)) from error
+        step = failed_step(error)
+        if step is not None:
+            raise CommandError(failure_message(error, step, dialect)) from error
+        if dialect == "sqlite" and SQLITE_LOCKED in str(error):
+            raise CommandError(sqlite_locked(error)) from error
+        raise
 
 
-def failure_message(error: Exception, dialect: str) -> str:
+def failure_message(error: Exception, step: FailedStep, dialect: str) -> str:
     cause = error.orig if isinstance(error, DBAPIError) else error
     parts = [
-        f"{failed_revision(error)} failed: {type(cause).__name__}: {one_line(cause)}",
-        MAY_NEED_REPAIR if dialect in ("mysql", "mariadb") else ROLLED_BACK,
+        f"{step} failed: {type(cause).__name__}: {one_line(cause)}",
+        state_after(step.direction, dialect),
         hint(getattr(cause, "sqlstate", None)),
     ]
+    if dialect == "sqlite" and SQLITE_LOCKED in str(cause):
+        parts.append(
+            "another process was writing the SQLite file and may have migrated "
+            "it further, even to head: check with alembic current before "
+            "running again"
+        )
     return "; ".join(part for part in parts if part) + "."
 
 
-def failed_revision(error: BaseException) -> str:
-    """The revision in the traceback, as: revision <id> (<docstring title>)."""
+def state_after(direction: str, dialect: str) -> str:
+    """Where a failed step leaves the database, on this backend."""
+    # alembic_version moves only after a step succeeds: a failed upgrade leaves
+    # it at the revision before, a failed downgrade at the revision itself.
+    at = {
+        "upgrade": "the revision before it",
+        "downgrade": "this revision",
+    }.get(direction, "where it was before this revision ran")
+    if dialect not in ("mysql", "mariadb"):
+        return f"it was rolled back, so the database is still at {at}"
+    # MySQL and MariaDB commit every DDL statement at once, whatever the transaction.
+    changed = "downgraded" if direction == "downgrade" else "migrated"
+    return (
+        f"alembic_version still names {at}, but MySQL/MariaDB commit schema "
+        f"changes as they run, so the schema may be partly {changed} and need "
+        f"manual repair before you run it again ({REPAIR})"
+    )
+
+
+def failed_step(error: BaseException) -> FailedStep | None:
+    """The revision in the traceback, or None if no revision's code raised it."""
     for frame, _line in traceback.walk_tb(error.__traceback__):
-        names = frame.f_globals
-        if isinstance(names.get("revision"), str) and "down_revision" in names:
+        if is_revision(frame):
+            # The outermost frame of the revision is what Alembic called.
+            name = frame.f_code.co_name
+            direction = name if name in ("upgrade", "downgrade") else ""
+            names = frame.f_globals
             title = (names.get("__doc__") or "").strip().splitlines()[:1]
-            return f"revision {names['revision']}" + "".join(f" ({t})" for t in title)
-    return "the migration"
+            return FailedStep(names["revision"], "".join(title), direction)
+    return None
+
+
+def is_revision(frame: FrameType) -> bool:
+    names = frame.f_globals
+    return isinstance(names.get("revision"), str) and "down_revision" in names
+
+
+def sqlite_locked(error: Exception) -> str:
+    cause = error.orig if isinstance(error, DBAPIError) else error
+    return (
+        f"the SQLite file is locked ({one_line(cause)}): another "
+        "process is migrating it and may already have taken it to head; check "
+        "with alembic current, then run again if it is not there."
+    )
 
 
 def several_heads(heads: Iterable[str]) -> str:
