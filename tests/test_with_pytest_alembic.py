@@ -1,0 +1,69 @@
+"""pytest-alembic's built-in tests pass on a default bake, set up as its README says.
+
+The test follows the generated README's section "pytest-alembic's tests too"
+word for word: the requirement it names goes into the test extra, the file it
+shows goes into tests/, and `make install` and `make lint` run as a user would.
+"""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from .baking import bake, run
+
+BUILT_IN_TESTS = (
+    "test_single_head_revision",
+    "test_upgrade",
+    "test_model_definitions_match_ddl",
+    "test_up_down_consistency",
+)
+SECTION = "### pytest-alembic's tests too"
+
+
+@pytest.fixture(scope="module")
+def project(cookies_session) -> Path:
+    """A default bake with exactly what the README section says to add."""
+    project = bake(cookies_session)
+    requirement, path, code = readme_steps(project / "README.md")
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text()
+    assert "test = [\n" in text
+    pyproject.write_text(
+        text.replace("test = [\n", f"test = [\n    {requirement},\n", 1)
+    )
+    (project / path).write_text(code)
+    run(["make", "install"], cwd=project)
+    return project
+
+
+def readme_steps(readme: Path) -> tuple[str, str, str]:
+    """The requirement, the file's path and its code, from the README section."""
+    text = readme.read_text()
+    assert SECTION in text
+    section = text.split(SECTION, 1)[1].split("\n## ", 1)[0]
+    requirement = re.search(r'`("pytest-alembic>=[0-9.]+")`', section).group(1)
+    path = re.search(r"add `(tests/\w+\.py)`:", section).group(1)
+    code = re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
+    return requirement, path, code
+
+
+def test_the_added_file_passes_the_project_linters(project: Path) -> None:
+    run(["make", "lint"], cwd=project)
+
+
+def test_built_in_tests_pass_on_every_backend(project: Path) -> None:
+    backends = ["sqlite", "postgresql"]
+    if os.environ.get("TEST_MYSQL_URL"):
+        backends.append("mysql")
+    # Without TEST_POSTGRES_URL the harness starts its embedded PostgreSQL.
+    result = run(
+        [".venv/bin/pytest", "-v", "tests/test_pytest_alembic.py"],
+        cwd=project,
+        env={"REQUIRE_TEST_BACKENDS": ",".join(backends[1:])},
+    )
+    passed = set(re.findall(r"::(\w+\[\w+\]) PASSED", result.stdout))
+    expected = {f"{test}[{backend}]" for test in BUILT_IN_TESTS for backend in backends}
+    assert passed >= expected, result.stdout
+    assert " failed" not in result.stdout.splitlines()[-1], result.stdout
