@@ -57,17 +57,20 @@ def one_line_failures(dialect: str) -> Iterator[None]:
 
 def failure_message(error: Exception, step: FailedStep, dialect: str) -> str:
     cause = error.orig if isinstance(error, DBAPIError) else error
+    if dialect == "sqlite" and SQLITE_LOCKED in str(cause):
+        # Another run held the file: it may have moved the database since.
+        state = (
+            "it was rolled back, but another process was migrating the SQLite "
+            "file and may have taken it further, even to head: check with "
+            "alembic current before running again"
+        )
+    else:
+        state = state_after(step.direction, dialect)
     parts = [
         f"{step} failed: {type(cause).__name__}: {one_line(cause)}",
-        state_after(step.direction, dialect),
+        state,
         hint(getattr(cause, "sqlstate", None)),
     ]
-    if dialect == "sqlite" and SQLITE_LOCKED in str(cause):
-        parts.append(
-            "another process was writing the SQLite file and may have migrated "
-            "it further, even to head: check with alembic current before "
-            "running again"
-        )
     return "; ".join(part for part in parts if part) + "."
 
 
@@ -80,7 +83,8 @@ def state_after(direction: str, dialect: str) -> str:
         "downgrade": "this revision",
     }.get(direction, "where it was before this revision ran")
     if dialect not in ("mysql", "mariadb"):
-        return f"it was rolled back, so the database is still at {at}"
+        undone = f"the {direction}" if direction else "it"
+        return f"{undone} was rolled back, so the database is still at {at}"
     # MySQL and MariaDB commit every DDL statement at once, whatever the transaction.
     changed = "downgraded" if direction == "downgrade" else "migrated"
     return (
