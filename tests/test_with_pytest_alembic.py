@@ -7,6 +7,7 @@ shows goes into tests/, and `make install` and `make lint` run as a user would.
 
 import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,8 @@ BUILT_IN_TESTS = (
     "test_up_down_consistency",
 )
 SECTION = "### pytest-alembic's tests too"
+POSITION = "    position: Mapped[str | None] = mapped_column(Unicode(200))\n"
+RATING = "    rating: Mapped[int | None]\n"
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +70,30 @@ def test_built_in_tests_pass_on_every_backend(project: Path) -> None:
     expected = {f"{test}[{backend}]" for test in BUILT_IN_TESTS for backend in backends}
     assert passed >= expected, result.stdout
     assert " failed" not in result.stdout.splitlines()[-1], result.stdout
+
+
+def test_its_own_failures_reach_it_unchanged(project: Path) -> None:
+    """A model ahead of the migrations fails its test with its own message."""
+    models = next(project.glob("src/*/models.py"))
+    baked = models.read_text()
+    assert POSITION in baked
+    models.write_text(baked.replace(POSITION, POSITION + RATING))
+    try:
+        result = subprocess.run(
+            [
+                ".venv/bin/pytest",
+                "tests/test_pytest_alembic.py",
+                "-k",
+                "ddl and sqlite",
+            ],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        models.write_text(baked)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "AlembicTestFailure: The models describing the DDL" in result.stdout
+    assert "add_column(sa.Column('rating'" in result.stdout
+    assert "rolled back" not in result.stdout
