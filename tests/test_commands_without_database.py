@@ -47,6 +47,7 @@ def test_commands_that_read_only_files_open_no_database(
     history = run_ok(project, url, "history")
     assert f"{FIRST} -> {HEAD} (head)" in history
     assert f"<base> -> {FIRST}" in history
+    assert "alembic_version" not in history  # no SQL of the listing's run
     assert f"Revision ID: {HEAD}" in run_ok(project, url, "history", "--verbose")
     assert f"{HEAD} (head)" in run_ok(project, url, "heads")
     assert f"Revision ID: {HEAD}" in run_ok(project, url, "show", "head")

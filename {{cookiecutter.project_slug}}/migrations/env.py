@@ -13,6 +13,7 @@ revisions that roll back as a whole with foreign keys checked (``sqlite.py``),
 and a failed revision reported as one line naming it (``errors.py``).
 """
 
+from io import StringIO
 from logging.config import fileConfig
 
 from alembic import context
@@ -157,9 +158,11 @@ def list_history() -> None:
 
     It only reads the revision files. In --sql mode Alembic asks no database
     for the current revision, so nothing connects or creates a SQLite file.
+    The listing goes to stdout; the run's own SQL output is thrown away (older
+    Alembic, 1.16, ends such a run with DROP TABLE alembic_version).
     """
     with frozen_models.quiet_alembic_log():
-        context.configure(dialect_name="sqlite", as_sql=True)
+        context.configure(dialect_name="sqlite", as_sql=True, output_buffer=StringIO())
     context.run_migrations()
 
 
