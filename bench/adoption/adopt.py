@@ -1,0 +1,279 @@
+"""Adopt a real published Alembic history into a baked project, reproducibly.
+
+    .venv/bin/python bench/adoption/adopt.py mlflow [--into build/adoption]
+
+Downloads the application's wheel from PyPI (pip download --no-deps), bakes
+the template without sample revisions, and follows the generated README's
+section "Adopting an existing project" step by step, editing exactly the
+files it names. Each step and each file edited is printed, and written to
+ADOPTION.md in the project. The project is then ready for
+`make test-migrations` (README.md beside this file).
+"""
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from cookiecutter.main import cookiecutter
+
+TEMPLATE = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class History:
+    distribution: str  # what pip installs: name==version
+    versions: str  # the revisions' folder inside the wheel
+    models: str  # models.py, README step 3
+    # Python run in the project's venv with a database URL in sys.argv[1]:
+    # the tables before the first revision (README step 5), or None.
+    before_first_revision: str | None = None
+
+
+HISTORIES = {
+    "mlflow": History(
+        distribution="mlflow-skinny==3.17.2",
+        versions="mlflow/store/db_migrations/versions",
+        models='''"""mlflow's models: the schema at the latest revision."""
+
+import mlflow.store.model_registry.dbmodels.models  # noqa: F401  (tables on Base)
+import mlflow.store.tracking.dbmodels.models  # noqa: F401  (tables on Base)
+import mlflow.store.workspace.dbmodels.models  # noqa: F401  (tables on Base)
+from mlflow.store.db.base_sql_model import Base  # noqa: F401
+''',
+        # mlflow makes these tables itself (InitialBase.metadata.create_all)
+        # before it runs its first revision, 451aebb31d03.
+        before_first_revision=(
+            "import sys, sqlalchemy as sa\n"
+            "from mlflow.store.tracking.dbmodels.initial_models import Base\n"
+            "Base.metadata.create_all(sa.create_engine(sys.argv[1]))\n"
+        ),
+    ),
+    "dagster": History(
+        distribution="dagster==1.13.29",
+        versions="dagster/_core/storage/alembic/versions",
+        models='''"""dagster's models: the schema at the latest revision."""
+
+from dagster._core.storage.event_log.schema import SqlEventLogStorageMetadata
+from dagster._core.storage.runs.schema import RunStorageSqlMetadata
+from dagster._core.storage.schedules.schema import ScheduleStorageSqlMetadata
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData()
+
+
+for metadata in (
+    SqlEventLogStorageMetadata,
+    RunStorageSqlMetadata,
+    ScheduleStorageSqlMetadata,
+):
+    for table in metadata.sorted_tables:
+        table.to_metadata(Base.metadata)
+''',
+    ),
+}
+
+
+class Adoption:
+    """The README's steps on one project, each logged with the files it edits."""
+
+    def __init__(self, project: Path) -> None:
+        self.project = project
+        self.log: list[str] = []
+
+    def step(self, text: str) -> None:
+        print(f"== {text}", flush=True)
+        self.log.append(f"- {text}")
+
+    def edited(self, relative: str, how: str) -> None:
+        print(f"   edited {relative}: {how}", flush=True)
+        self.log.append(f"  - edited `{relative}`: {how}")
+
+    def run(self, *command: str, env: dict[str, str] | None = None) -> str:
+        print(f"   $ {' '.join(command)}", flush=True)
+        self.log.append(f"  - ran `{' '.join(command)}`")
+        result = subprocess.run(
+            command,
+            cwd=self.project,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            sys.exit(
+                f"ERROR: {' '.join(command)} failed:\n{result.stdout}{result.stderr}"
+            )
+        return result.stdout
+
+    def replace(self, relative: str, old: str, new: str, how: str) -> None:
+        path = self.project / relative
+        text = path.read_text()
+        if old not in text:
+            sys.exit(
+                f"ERROR: {relative} has no {old!r}: the README step no longer fits"
+            )
+        path.write_text(text.replace(old, new, 1))
+        self.edited(relative, how)
+
+
+def download(history: History, cache: Path) -> Path:
+    """The wheel, from PyPI, once."""
+    cache.mkdir(parents=True, exist_ok=True)
+    name = history.distribution.split("==")[0].replace("-", "_")
+    version = history.distribution.split("==")[1]
+    found = list(cache.glob(f"{name}-{version}-*.whl"))
+    if not found:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--dest",
+                str(cache),
+                history.distribution,
+            ],
+            check=True,
+        )
+        found = list(cache.glob(f"{name}-{version}-*.whl"))
+    return found[0]
+
+
+def revisions_from(wheel: Path, folder: str, into: Path) -> int:
+    """Unzip the revision files of ``folder`` into ``into``; how many."""
+    into.mkdir(parents=True)
+    count = 0
+    with zipfile.ZipFile(wheel) as archive:
+        for member in archive.namelist():
+            path = Path(member)
+            wanted = path.parent.as_posix() == folder and path.suffix == ".py"
+            if wanted and path.name != "__init__.py":
+                (into / path.name).write_bytes(archive.read(member))
+                count += 1
+    return count
+
+
+def adopt(name: str, into: Path) -> Path:
+    history = HISTORIES[name]
+    wheel = download(history, into / "wheels")
+    slug = f"{name}-migrations"
+    shutil.rmtree(into / slug, ignore_errors=True)
+    project = Path(
+        cookiecutter(
+            str(TEMPLATE),
+            no_input=True,
+            output_dir=str(into),
+            extra_context={
+                "project_name": f"{name} migrations",
+                "include_sample_revisions": False,
+                "include_docker": False,
+                "ci": "none",
+            },
+        )
+    )
+    package = slug.replace("-", "_")
+    work = Adoption(project)
+    work.step(f"baked the template into {project} without the sample revisions")
+
+    work.step("1. revisions: copied into migrations/versions/legacy")
+    count = revisions_from(
+        wheel, history.versions, project / "migrations/versions/legacy"
+    )
+    work.log.append(f"  - {count} revision files from {wheel.name}:{history.versions}")
+    work.replace(
+        "alembic.ini",
+        "[alembic]\n",
+        "[alembic]\nrecursive_version_locations = true\n",
+        "recursive_version_locations = true under [alembic]",
+    )
+
+    work.step("2. the application as a dependency")
+    work.replace(
+        "pyproject.toml",
+        '    "sqlalchemy>=2.0",\n',
+        f'    "sqlalchemy>=2.0",\n    "{history.distribution}",\n',
+        f'"{history.distribution}" added to dependencies',
+    )
+    work.run("make", "install")
+
+    work.step("3. models.py imports the application's models")
+    (project / f"src/{package}/models.py").write_text(history.models)
+    work.edited(f"src/{package}/models.py", "content replaced")
+
+    work.step("4. legacy revisions left out of ruff and squawk")
+    work.replace(
+        "pyproject.toml",
+        "[tool.ruff]\n",
+        '[tool.ruff]\nextend-exclude = ["migrations/versions/legacy"]\n',
+        'extend-exclude = ["migrations/versions/legacy"] under [tool.ruff]',
+    )
+    squawk = project / ".squawk.toml"
+    squawk.write_text(squawk.read_text() + 'excluded_paths = ["*/legacy/*"]\n')
+    work.edited(".squawk.toml", 'excluded_paths = ["*/legacy/*"] added')
+
+    if history.before_first_revision:
+        make_baseline(work, history)
+    else:
+        work.step("5. no baseline: the first revision needs no tables made before it")
+    (project / "ADOPTION.md").write_text(
+        f"# Adopting {history.distribution}\n\n" + "\n".join(work.log) + "\n"
+    )
+    return project
+
+
+def make_baseline(work: Adoption, history: History) -> None:
+    work.step("5. baseline: the tables before the first revision, from SQLite")
+    source = work.project / "before-first-revision.sqlite3"
+    source.unlink(missing_ok=True)
+    url = f"sqlite:///{source.name}"
+    work.run(".venv/bin/python", "-c", history.before_first_revision, url)
+    written = work.run("make", "baseline", env={**os.environ, "DATABASE_URL": url})
+    baseline = re.search(r"wrote (\S+):", written).group(1)
+    revision = re.search(
+        r'^revision: str = "(\w+)"', (work.project / baseline).read_text(), re.M
+    ).group(1)
+    work.log.append(f"  - wrote `{baseline}` (revision {revision})")
+    roots = [
+        path
+        for path in sorted((work.project / "migrations/versions/legacy").glob("*.py"))
+        if re.search(r"^down_revision\s*=\s*None", path.read_text(), re.M)
+    ]
+    for root in roots:
+        relative = root.relative_to(work.project).as_posix()
+        text = root.read_text()
+        root.write_text(
+            re.sub(
+                r"^down_revision\s*=\s*None",
+                f'down_revision = "{revision}"',
+                text,
+                count=1,
+                flags=re.M,
+            )
+        )
+        work.edited(relative, f'down_revision = None -> "{revision}"')
+    source.unlink()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("history", choices=sorted(HISTORIES))
+    parser.add_argument("--into", type=Path, default=TEMPLATE / "build" / "adoption")
+    arguments = parser.parse_args()
+    project = adopt(arguments.history, arguments.into.resolve())
+    print(f"adopted into {project}; steps in {project / 'ADOPTION.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

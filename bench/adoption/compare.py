@@ -1,0 +1,115 @@
+"""Time `make test-migrations` against pytest-alembic's built-in tests.
+
+    .venv/bin/python bench/adoption/compare.py build/adoption/mlflow-migrations \
+        [--backend sqlite|postgresql|mysql]
+
+On one adopted project (adopt.py) and one backend, runs the project's own
+harness, then pytest-alembic's four built-in tests (single head, upgrade,
+models match, up/down consistency) on a disposable database of the same
+backend, made by the harness's own `disposable_database`. Prints the wall
+time and pytest's summary line of each. pytest-alembic is installed into the
+project's venv if it is not there. PostgreSQL and MySQL need TEST_POSTGRES_URL
+and TEST_MYSQL_URL, as the harness does.
+"""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PYTEST_ALEMBIC = "pytest-alembic==0.13.1"
+FOLDER = "pytest_alembic_bench"
+CONFTEST = '''"""pytest-alembic's engine: a disposable database of one backend."""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.disposable_database import disposable_database  # noqa: E402
+
+
+@pytest.fixture
+def alembic_engine(tmp_path):
+    with disposable_database(os.environ["BENCH_BACKEND"], tmp_path) as engine:
+        yield engine
+'''
+BUILT_IN_TESTS = """from pytest_alembic.tests import (  # noqa: F401
+    test_model_definitions_match_ddl,
+    test_single_head_revision,
+    test_up_down_consistency,
+    test_upgrade,
+)
+"""
+OTHER_BACKENDS = {
+    "sqlite": ("postgresql", "mysql"),
+    "postgresql": ("sqlite", "mysql"),
+    "mysql": ("sqlite", "postgresql"),
+}
+
+
+def one_backend(backend: str) -> dict[str, str]:
+    """The environment that leaves the harness one backend."""
+    env = {**os.environ, "BENCH_BACKEND": backend}
+    if backend != "mysql":
+        env.pop("TEST_MYSQL_URL", None)
+    if backend != "postgresql":
+        env["TEST_POSTGRES"] = "off"
+        env.pop("TEST_POSTGRES_URL", None)
+    others = " and ".join(f"not {name}" for name in OTHER_BACKENDS[backend])
+    env["PYTEST_ADDOPTS"] = f"-k '{others}'" if backend != "sqlite" else ""
+    return env
+
+
+def without_pytest_alembic(env: dict[str, str]) -> dict[str, str]:
+    """The harness alone: pytest-alembic 0.13.1's plugin, once installed, breaks
+    the collection of tests/ on pytest 9 (TestCollector has no _nodeid)."""
+    return {**env, "PYTEST_ADDOPTS": f"{env['PYTEST_ADDOPTS']} -p no:pytest_alembic"}
+
+
+def timed(command: list[str], project: Path, env: dict[str, str]) -> tuple[float, str]:
+    """Wall seconds and pytest's last summary line."""
+    start = time.perf_counter()
+    result = subprocess.run(
+        command, cwd=project, env=env, capture_output=True, text=True, check=False
+    )
+    seconds = time.perf_counter() - start
+    output = result.stdout + result.stderr
+    (project / f"{FOLDER}/{command[-1].replace('/', '_')}.log").write_text(output)
+    summary = [line for line in output.splitlines() if re.search(r" in [\d.]+s", line)]
+    return seconds, (summary[-1].strip("= ") if summary else output.strip()[-300:])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("project", type=Path)
+    parser.add_argument("--backend", choices=sorted(OTHER_BACKENDS), default="sqlite")
+    arguments = parser.parse_args()
+    project = arguments.project.resolve()
+    python = str(project / ".venv/bin/python")
+    subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", PYTEST_ALEMBIC], check=True
+    )
+    (project / FOLDER).mkdir(exist_ok=True)
+    (project / FOLDER / "conftest.py").write_text(CONFTEST)
+    (project / FOLDER / "test_built_in.py").write_text(BUILT_IN_TESTS)
+    env = one_backend(arguments.backend)
+
+    harness = timed(["make", "test-migrations"], project, without_pytest_alembic(env))
+    theirs = timed(
+        [python, "-m", "pytest", "-p", "no:cacheprovider", FOLDER], project, env
+    )
+    print(f"{project.name} on {arguments.backend}:")
+    print(f"  make test-migrations      {harness[0]:7.1f} s  {harness[1]}")
+    print(f"  pytest-alembic built-ins  {theirs[0]:7.1f} s  {theirs[1]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
