@@ -97,9 +97,12 @@ class Adoption:
         print(f"   edited {relative}: {how}", flush=True)
         self.log.append(f"  - edited `{relative}`: {how}")
 
-    def run(self, *command: str, env: dict[str, str] | None = None) -> str:
-        print(f"   $ {' '.join(command)}", flush=True)
-        self.log.append(f"  - ran `{' '.join(command)}`")
+    def run(
+        self, *command: str, env: dict[str, str] | None = None, shown: str = ""
+    ) -> str:
+        shown = shown or " ".join(command)
+        print(f"   $ {shown}", flush=True)
+        self.log.append(f"  - ran `{shown}`")
         result = subprocess.run(
             command,
             cwd=self.project,
@@ -237,8 +240,19 @@ def make_baseline(work: Adoption, history: History) -> None:
     source = work.project / "before-first-revision.sqlite3"
     source.unlink(missing_ok=True)
     url = f"sqlite:///{source.name}"
-    work.run(".venv/bin/python", "-c", history.before_first_revision, url)
-    written = work.run("make", "baseline", env={**os.environ, "DATABASE_URL": url})
+    work.run(
+        ".venv/bin/python",
+        "-c",
+        history.before_first_revision,
+        url,
+        shown=f".venv/bin/python -c '<the app's create_all of that time>' {url}",
+    )
+    written = work.run(
+        "make",
+        "baseline",
+        env={**os.environ, "DATABASE_URL": url},
+        shown=f"DATABASE_URL={url} make baseline",
+    )
     baseline = re.search(r"wrote (\S+):", written).group(1)
     revision = re.search(
         r'^revision: str = "(\w+)"', (work.project / baseline).read_text(), re.M
