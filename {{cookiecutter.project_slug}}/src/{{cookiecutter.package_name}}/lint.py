@@ -52,6 +52,12 @@ def main() -> int:
         rendered = [str(path) for path in files if path is not None]
         if not rendered:
             return 0
+        if not any(Path(path).parent.name == "versions" for path in rendered):
+            # Only revisions in subfolders, which .squawk.toml may exclude
+            # (README: adopting a project); squawk fails when it has no file.
+            nothing = Path(directory) / "nothing.sql"
+            nothing.write_text("-- no statement\n")
+            rendered.append(str(nothing))
         squawk = Path(sysconfig.get_path("scripts")) / "squawk"
         return subprocess.run([str(squawk), *rendered], check=False).returncode
 
