@@ -200,3 +200,19 @@ def test_an_empty_database_is_refused(project: Path, versions: Path, tmp_path: P
     [line] = [x for x in made.stderr.splitlines() if x.startswith("ERROR:")]
     assert "has no tables other than alembic_version" in line
     assert list(versions.glob("*.py")) == []
+
+
+def test_leaving_out_a_table_that_others_refer_to_is_refused(
+    project: Path, versions: Path, tmp_path: Path
+):
+    url = f"sqlite:///{tmp_path / 'legacy.sqlite3'}"
+    make_by_hand(url)
+
+    made = baseline(project, url, "exclude=authors")
+
+    assert made.returncode != 0
+    assert [x for x in made.stderr.splitlines() if x.startswith("ERROR:")] == [
+        "ERROR: table books refers to authors, which is left out: leave out both, "
+        "or neither."
+    ]
+    assert list(versions.glob("*.py")) == []

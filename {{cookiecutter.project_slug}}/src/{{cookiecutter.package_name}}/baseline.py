@@ -92,6 +92,7 @@ def reflect(left_out: set[str]) -> tuple[list[Table], str]:
             + (f" other than {', '.join(sorted(left_out))}" if left_out else "")
             + ": point it at the database whose tables the baseline should create."
         )
+    refuse_references_to(left_out, tables)
     for table in tables:
         keep_names(table)
     return tables, url.get_dialect().name
@@ -104,6 +105,17 @@ def read_tables(engine: Engine, metadata: MetaData, left_out: set[str]) -> None:
     # TypeError, ValueError: a query option the driver cannot take.
     except (DBAPIError, OSError, TypeError, ValueError) as error:
         raise CommandError(connection_failure(error, engine.url, VARIABLE)) from None
+
+
+def refuse_references_to(left_out: set[str], tables: list[Table]) -> None:
+    """A table left out cannot stay the target of a foreign key that is kept."""
+    for table in tables:
+        for fk in sorted(table.foreign_keys, key=lambda fk: fk.target_fullname):
+            if fk.column.table.name in left_out:
+                raise CommandError(
+                    f"table {table.name} refers to {fk.column.table.name}, which "
+                    "is left out: leave out both, or neither."
+                )
 
 
 def leave_out_serial_default(inspector, table, column: dict) -> None:
