@@ -11,6 +11,7 @@ ADOPTION.md in the project. The project is then ready for
 """
 
 import argparse
+import ast
 import os
 import re
 import shutil
@@ -229,6 +230,8 @@ def adopt(name: str, into: Path) -> Path:
         make_baseline(work, history)
     else:
         work.step("5. no baseline: the first revision needs no tables made before it")
+    declare_irreversible(work, name)
+    declare_online_only(work, name)
     (project / "ADOPTION.md").write_text(
         f"# Adopting {history.distribution}\n\n" + "\n".join(work.log) + "\n"
     )
@@ -277,6 +280,89 @@ def make_baseline(work: Adoption, history: History) -> None:
         )
         work.edited(relative, f'down_revision = None -> "{revision}"')
     source.unlink()
+
+
+def declare_irreversible(work: Adoption, application: str) -> None:
+    """README step 6: a downgrade that is a bare ``pass``, or only raises,
+    undoes nothing on purpose; say so in the revision's own file."""
+    work.step("6. irreversible declared where the downgrade undoes nothing")
+    legacy = work.project / "migrations/versions/legacy"
+    for path in sorted(legacy.glob("*.py")):
+        text = path.read_text()
+        reason = undoes_nothing(text)
+        if reason is None:
+            continue
+        line = next(
+            node.lineno
+            for node in ast.parse(text).body
+            if isinstance(node, ast.FunctionDef) and node.name == "downgrade"
+        )
+        lines = text.splitlines(keepends=True)
+        declaration = f'irreversible = "{application}: {reason}"\n\n\n'
+        path.write_text("".join([*lines[: line - 1], declaration, *lines[line - 1 :]]))
+        work.edited(
+            path.relative_to(work.project).as_posix(), f"irreversible: {reason}"
+        )
+
+
+def declare_online_only(work: Adoption, application: str) -> None:
+    """README step 6: a revision that reads the database to choose its steps
+    cannot render with --sql; the first run names each, and this is the rule
+    that picks exactly those out of these histories."""
+    work.step("6. online_only declared where a revision reads the database")
+    legacy = work.project / "migrations/versions/legacy"
+    for path in sorted(legacy.glob("*.py")):
+        text = path.read_text()
+        reason = reads_the_database(text)
+        if reason is None:
+            continue
+        line = next(
+            node.lineno
+            for node in ast.parse(text).body
+            if isinstance(node, ast.FunctionDef) and node.name == "upgrade"
+        )
+        lines = text.splitlines(keepends=True)
+        declaration = f'online_only = "{application}: {reason}"\n\n\n'
+        path.write_text("".join([*lines[: line - 1], declaration, *lines[line - 1 :]]))
+        work.edited(path.relative_to(work.project).as_posix(), f"online_only: {reason}")
+
+
+# What a revision calls when it reads the database, and how the line says it.
+READS_THE_DATABASE = {
+    "inspect(": "inspects the database to choose its steps",
+    "has_table(": "inspects the database to choose its steps",
+    "has_column(": "inspects the database to choose its steps",
+    "has_index(": "inspects the database to choose its steps",
+    "autoload_with=": "reflects a table from the database",
+    ".query(": "reads rows through a Session on the connection",
+    "storage.migration.utils import": "its helpers inspect the database",
+}
+
+
+def reads_the_database(text: str) -> str | None:
+    for call, reason in READS_THE_DATABASE.items():
+        if call in text:
+            return reason
+    return None
+
+
+def undoes_nothing(text: str) -> str | None:
+    """Why the revision's downgrade undoes nothing, or None when it does."""
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.FunctionDef) and node.name == "downgrade":
+            body = [
+                statement
+                for statement in node.body
+                if not (
+                    isinstance(statement, ast.Expr)
+                    and isinstance(statement.value, ast.Constant)
+                )
+            ]
+            if all(isinstance(statement, ast.Pass) for statement in body):
+                return "the downgrade is a bare pass upstream"
+            if len(body) == 1 and isinstance(body[0], ast.Raise):
+                return "the downgrade raises upstream: none is possible"
+    return None
 
 
 def main() -> int:
