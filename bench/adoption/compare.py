@@ -47,6 +47,12 @@ BUILT_IN_TESTS = """from pytest_alembic.tests import (  # noqa: F401
     test_upgrade,
 )
 """
+HISTORY_TESTS = [
+    "tests/test_history.py",
+    "tests/test_stairway.py",
+    "tests/test_upgrade_downgrade.py",
+    "tests/test_models_match_migrations.py",
+]
 OTHER_BACKENDS = {
     "sqlite": ("postgresql", "mysql"),
     "postgresql": ("sqlite", "mysql"),
@@ -81,7 +87,8 @@ def timed(command: list[str], project: Path, env: dict[str, str]) -> tuple[float
     )
     seconds = time.perf_counter() - start
     output = result.stdout + result.stderr
-    (project / f"{FOLDER}/{command[-1].replace('/', '_')}.log").write_text(output)
+    name = "_".join(part.replace("/", "_") for part in command[-2:])
+    (project / f"{FOLDER}/{name}.log").write_text(output)
     summary = [line for line in output.splitlines() if re.search(r" in [\d.]+s", line)]
     return seconds, (summary[-1].strip("= ") if summary else output.strip()[-300:])
 
@@ -101,12 +108,17 @@ def main() -> int:
     (project / FOLDER / "test_built_in.py").write_text(BUILT_IN_TESTS)
     env = one_backend(arguments.backend)
 
-    harness = timed(["make", "test-migrations"], project, without_pytest_alembic(env))
+    alone = without_pytest_alembic(env)
+    harness = timed(["make", "test-migrations"], project, alone)
+    # The harness's tests of the history itself, the counterparts of the four
+    # built-ins, without its tests of the project's own helpers.
+    history = timed([python, "-m", "pytest", *HISTORY_TESTS], project, alone)
     theirs = timed(
         [python, "-m", "pytest", "-p", "no:cacheprovider", FOLDER], project, env
     )
     print(f"{project.name} on {arguments.backend}:")
     print(f"  make test-migrations      {harness[0]:7.1f} s  {harness[1]}")
+    print(f"  its history tests only    {history[0]:7.1f} s  {history[1]}")
     print(f"  pytest-alembic built-ins  {theirs[0]:7.1f} s  {theirs[1]}")
     return 0
 
