@@ -79,7 +79,9 @@ def without_pytest_alembic(env: dict[str, str]) -> dict[str, str]:
     return {**env, "PYTEST_ADDOPTS": f"{env['PYTEST_ADDOPTS']} -p no:pytest_alembic"}
 
 
-def timed(command: list[str], project: Path, env: dict[str, str]) -> tuple[float, str]:
+def timed(
+    name: str, command: list[str], project: Path, env: dict[str, str]
+) -> tuple[float, str]:
     """Wall seconds and pytest's last summary line."""
     start = time.perf_counter()
     result = subprocess.run(
@@ -87,8 +89,7 @@ def timed(command: list[str], project: Path, env: dict[str, str]) -> tuple[float
     )
     seconds = time.perf_counter() - start
     output = result.stdout + result.stderr
-    name = "_".join(part.replace("/", "_") for part in command[-2:])
-    (project / f"{FOLDER}/{name}.log").write_text(output)
+    (project / FOLDER / f"{name}.log").write_text(output)
     summary = [line for line in output.splitlines() if re.search(r" in [\d.]+s", line)]
     return seconds, (summary[-1].strip("= ") if summary else output.strip()[-300:])
 
@@ -109,12 +110,17 @@ def main() -> int:
     env = one_backend(arguments.backend)
 
     alone = without_pytest_alembic(env)
-    harness = timed(["make", "test-migrations"], project, alone)
+    harness = timed("harness", ["make", "test-migrations"], project, alone)
     # The harness's tests of the history itself, the counterparts of the four
     # built-ins, without its tests of the project's own helpers.
-    history = timed([python, "-m", "pytest", *HISTORY_TESTS], project, alone)
+    history = timed(
+        "harness-history", [python, "-m", "pytest", *HISTORY_TESTS], project, alone
+    )
     theirs = timed(
-        [python, "-m", "pytest", "-p", "no:cacheprovider", FOLDER], project, env
+        "pytest-alembic",
+        [python, "-m", "pytest", "-p", "no:cacheprovider", FOLDER],
+        project,
+        env,
     )
     print(f"{project.name} on {arguments.backend}:")
     print(f"  make test-migrations      {harness[0]:7.1f} s  {harness[1]}")
