@@ -16,7 +16,9 @@ The stairway upgrades these and goes on testing every later revision.
 from alembic.script import Script
 from alembic.util import CommandError
 
-from .migration_steps import alembic_config, revisions, script_directory, title
+from {{ cookiecutter.package_name }}.errors import titled
+
+from .migration_steps import alembic_config, revisions, script_directory
 
 SETTING = "oldest_tested_downgrade"
 
@@ -92,14 +94,14 @@ def summary() -> list[str]:
     """One line per declaration, for the end of the run."""
     reasons = declared()
     lines = [
-        f"IRREVERSIBLE {script.revision} ({title(script)}): {reasons[script.revision]}"
+        f"IRREVERSIBLE {titled(script)}: {reasons[script.revision]}"
         for script in revisions()
         if script.revision in reasons
     ]
     oldest = oldest_tested()
     if oldest:
         lines.append(
-            f"IRREVERSIBLE {len(legacy())} revisions older than {oldest.revision} "
-            f"({title(oldest)}): {SETTING} in alembic.ini"
+            f"IRREVERSIBLE {len(legacy())} revisions older than "
+            f"{titled(oldest)}: {SETTING} in alembic.ini"
         )
     return lines

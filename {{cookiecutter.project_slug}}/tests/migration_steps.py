@@ -65,11 +65,6 @@ def revisions() -> list[Script]:
     return list(ordered.values())
 
 
-def title(script: Script) -> str:
-    """The first line of a revision's docstring: its message."""
-    return ((script.doc or "").strip().splitlines() or [""])[0]
-
-
 class NotDisposable(Exception):
     """The harness was handed a database it did not create."""
 

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from alembic.script import Script
 
-from {{ cookiecutter.package_name }}.errors import one_line
+from {{ cookiecutter.package_name }}.errors import one_line, titled
 
 from . import irreversible
-from .migration_steps import MigrationSteps, revisions, title
+from .migration_steps import MigrationSteps, revisions
 from .schema_snapshot import Snapshot, differences, snapshot
 
 OpenDatabase = Callable[[], AbstractContextManager[sa.Engine]]
@@ -57,7 +57,7 @@ class Stair:
 
     @property
     def name(self) -> str:
-        return f"{self.script.revision} ({title(self.script)})"
+        return titled(self.script)
 
     @property
     def broken(self) -> str | None:

@@ -13,7 +13,8 @@ from .stairway import Stair
 
 REVISIONS = [script.revision for script in revisions()]
 try:
-    DOWNGRADED = [r for r in REVISIONS if r not in irreversible.not_downgraded()]
+    UPGRADE_ONLY = irreversible.not_downgraded()
+    DOWNGRADED = [r for r in REVISIONS if r not in UPGRADE_ONLY]
 except irreversible.BadSetting:  # reported once, before any test (preflight.py)
     DOWNGRADED = REVISIONS
 

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
 
+from alembic.script import Script
 from alembic.script.revision import MultipleHeads
 from alembic.util import CommandError
 from sqlalchemy.exc import DBAPIError
@@ -105,6 +106,12 @@ def failed_step(error: BaseException) -> FailedStep | None:
             title = (names.get("__doc__") or "").strip().splitlines()[:1]
             return FailedStep(names["revision"], "".join(title), direction)
     return None
+
+
+def titled(script: Script) -> str:
+    """``<id> (<first line of its docstring>)``, as a FailedStep names it."""
+    title = (script.doc or "").strip().splitlines()[:1]
+    return script.revision + "".join(f" ({line})" for line in title)
 
 
 def is_revision(frame: FrameType) -> bool:

@@ -16,7 +16,6 @@ renders (``LINTING``), a step that needs the database leaves a SQL comment in
 its place and the rest of the revision renders around it.
 """
 
-import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
@@ -28,7 +27,7 @@ from alembic.runtime.migration import MigrationContext, MigrationInfo
 from alembic.script import Script, ScriptDirectory
 from alembic.util import CommandError
 
-from .errors import one_line
+from .errors import failed_step, one_line, titled
 
 # Set in config.attributes by `make lint-migrations` (lint.py).
 LINTING = "linting"
@@ -131,11 +130,8 @@ def render_failure(script: Script, error: BaseException) -> RenderFailure:
 
 def failing_script(error: BaseException, scripts: ScriptDirectory) -> Script | None:
     """The revision whose code is in the traceback, if any."""
-    for frame, _line in traceback.walk_tb(error.__traceback__):
-        names = frame.f_globals
-        if isinstance(names.get("revision"), str) and "down_revision" in names:
-            return scripts.get_revision(names["revision"])
-    return None
+    step = failed_step(error)
+    return scripts.get_revision(step.revision) if step else None
 
 
 def online_only_reason(script: Script, error: BaseException | None) -> str | None:
@@ -186,8 +182,8 @@ def parents(scripts: ScriptDirectory, script: Script) -> list[str]:
     Those below another of them are left out: Alembic refuses a starting
     point that overlaps itself (a ``depends_on`` on an ancestor of a parent).
     """
-    needed = [*as_tuple(script.down_revision), *as_tuple(script.dependencies)]
-    candidates = {scripts.get_revision(name).revision for name in needed}
+    # Alembic's own list of both, with dependencies resolved to revision ids.
+    candidates = set(script._all_down_revisions)
     if len(candidates) < 2:
         return sorted(candidates)
     below = {
@@ -199,18 +195,6 @@ def parents(scripts: ScriptDirectory, script: Script) -> list[str]:
     return sorted(candidates - below)
 
 
-def as_tuple(revisions: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
-    if revisions is None:
-        return ()
-    return (revisions,) if isinstance(revisions, str) else tuple(revisions)
-
-
 def described(script: Script) -> str:
     """``revision <id> (<title>)``, as errors.py names a revision."""
     return f"revision {titled(script)}"
-
-
-def titled(script: Script) -> str:
-    """``<id> (<first line of its docstring>)``."""
-    title = script.doc.strip().splitlines()[:1]
-    return script.revision + "".join(f" ({line})" for line in title)
