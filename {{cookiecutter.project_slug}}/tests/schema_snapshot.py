@@ -90,19 +90,46 @@ def _change(old: Any, new: Any) -> str:
 
 
 def _fingerprints(connection: sa.Connection) -> dict[str, str]:
-    """Per table, text that changes whenever its schema does, where one is cheap.
+    """Per table, text that changes whenever its schema does, in one query.
 
-    SQLite keeps each table's and index's CREATE statement in sqlite_master.
-    Other backends reflect several tables per query, so they need none.
+    SQLite keeps each table's and index's CREATE statement in sqlite_master;
+    PostgreSQL rebuilds every definition from its catalogs. MySQL/MariaDB's
+    information_schema is slower to query than to reflect, so it has none.
     """
-    if connection.dialect.name != "sqlite":
+    query = FINGERPRINTS.get(connection.dialect.name)
+    if query is None:
         return {}
-    query = sa.text(
-        "SELECT tbl_name, group_concat(sql, ';') FROM "
-        "(SELECT tbl_name, sql FROM sqlite_master ORDER BY type, name) "
-        "GROUP BY tbl_name"
-    )
-    return {table: sql for table, sql in connection.execute(query)}
+    return {table: text for table, text in connection.execute(sa.text(query))}
+
+
+FINGERPRINTS = {
+    "sqlite": """
+        SELECT tbl_name, group_concat(sql, ';') FROM
+        (SELECT tbl_name, sql FROM sqlite_master ORDER BY type, name)
+        GROUP BY tbl_name
+    """,
+    # Columns (type, nullability, default), constraints (primary, foreign,
+    # unique, check) and indexes, each as PostgreSQL itself prints it.
+    "postgresql": """
+        SELECT c.relname, concat_ws(';',
+          (SELECT string_agg(concat_ws(' ', a.attname,
+              format_type(a.atttypid, a.atttypmod), a.attnotnull,
+              pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated),
+              ',' ORDER BY a.attnum)
+           FROM pg_attribute a
+           LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+           WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+          (SELECT string_agg(k.conname || ' ' || pg_get_constraintdef(k.oid),
+              ',' ORDER BY k.conname)
+           FROM pg_constraint k WHERE k.conrelid = c.oid),
+          (SELECT string_agg(pg_get_indexdef(i.indexrelid), ','
+              ORDER BY pg_get_indexdef(i.indexrelid))
+           FROM pg_index i WHERE i.indrelid = c.oid))
+        FROM pg_class c
+        WHERE c.relnamespace = current_schema()::regnamespace
+          AND c.relkind IN ('r', 'p')
+    """,
+}
 
 
 def _columns(columns: list[dict[str, Any]]) -> dict[str, str]:

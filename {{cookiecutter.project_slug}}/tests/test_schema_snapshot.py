@@ -46,11 +46,11 @@ def engine(backend: str, tmp_path_factory) -> Iterator[sa.Engine]:
         yield engine
 
 
-def shape_of(engine: sa.Engine, child: sa.Table) -> dict:
+def shape_of(engine: sa.Engine, child: sa.Table, previous: dict | None = None) -> dict:
     child.metadata.create_all(engine)
     try:
         with engine.connect() as connection:
-            return snapshot(connection)
+            return snapshot(connection, previous)
     finally:
         child.metadata.drop_all(engine)
 
@@ -70,3 +70,17 @@ def test_a_change_is_reported(engine: sa.Engine, aspect: str) -> None:
     assert any(line.startswith(f"table child, {reported}: ") for line in found), (
         f"a change of {aspect} went unnoticed: {found}"
     )
+
+
+@pytest.mark.parametrize("aspect", CHANGES)
+def test_a_change_is_seen_without_reflecting_everything(
+    engine: sa.Engine, aspect: str
+) -> None:
+    """The stairway passes the previous snapshot: only changed tables are reflected."""
+    before = shape_of(engine, table())
+    after = shape_of(engine, CHANGES[aspect](), previous=before)
+
+    assert differences(before, after) == differences(
+        before, shape_of(engine, CHANGES[aspect]())
+    )
+    assert differences(before, after), f"a change of {aspect} went unnoticed"
