@@ -17,7 +17,7 @@ from .disposable_database import (
 )
 from .migration_steps import MigrationSteps
 from .online_only import ONLINE_ONLY
-from .stairway import Stair, climb
+from .stairway import Climber, Stair, climbed
 
 # The stairways climbed in this run, per backend, for the slowest-revision report.
 CLIMBED: dict[str, dict[str, Stair]] = {}
@@ -43,13 +43,26 @@ def steps(database: Engine) -> MigrationSteps:
 
 
 @pytest.fixture(scope="session")
-def stairway(
+def climber(
     backend: str, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, Stair]:
+) -> Iterator[Climber]:
     """Every revision walked up, down and up once per run (stairway.py)."""
     directory = tmp_path_factory.mktemp(backend)
-    CLIMBED[backend] = climb(lambda: disposable_database(backend, directory))
-    return CLIMBED[backend]
+    with climbed(lambda: disposable_database(backend, directory)) as climber:
+        CLIMBED[backend] = climber.stairs
+        yield climber
+
+
+@pytest.fixture(scope="session")
+def stairway(climber: Climber) -> dict[str, Stair]:
+    return climber.stairs
+
+
+@pytest.fixture
+def steps_near_head(climber: Climber, request: pytest.FixtureRequest) -> MigrationSteps:
+    """The stairway's database when its climb ended at head, which saves
+    upgrading a new one through the whole history; else a new database."""
+    return climber.at_head() or MigrationSteps(request.getfixturevalue("database"))
 
 
 # Last, so that it counts only the tests -k and -m left selected.

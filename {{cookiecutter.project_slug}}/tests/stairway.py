@@ -16,8 +16,8 @@ upgraded only.
 """
 
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager, ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -26,7 +26,7 @@ from alembic.script import Script
 from {{ cookiecutter.package_name }}.errors import one_line, titled
 
 from . import irreversible
-from .migration_steps import MigrationSteps, revisions
+from .migration_steps import MigrationSteps, revisions, script_directory
 from .schema_snapshot import Snapshot, differences, snapshot
 
 OpenDatabase = Callable[[], AbstractContextManager[sa.Engine]]
@@ -77,11 +77,17 @@ class Stair:
         return "; ".join(part for part in (self.cause, self.state) if part)
 
 
-def climb(open_database: OpenDatabase) -> dict[str, Stair]:
-    """Walk every revision up, down and up, past any that fails."""
+@contextmanager
+def climbed(open_database: OpenDatabase) -> Iterator["Climber"]:
+    """Walk every revision up, down and up, past any that fails.
+
+    The database the climb ends on stays open until the block ends: at head,
+    it is where the models are compared (``Climber.at_head``).
+    """
     climber = Climber(open_database)
     try:
-        return {stair.script.revision: stair for stair in climber.walk()}
+        climber.stairs = {stair.script.revision: stair for stair in climber.walk()}
+        yield climber
     finally:
         climber.close()
 
@@ -93,6 +99,7 @@ class Climber:
         self.open_database = open_database
         self.database = ExitStack()
         self.upgraded: list[Script] = []  # replayed on a fresh database
+        self.stairs: dict[str, Stair] = {}
         self.fresh_database()
 
     def walk(self) -> list[Stair]:
@@ -148,6 +155,12 @@ class Climber:
     def snapshot(self, previous: Snapshot | None = None) -> Snapshot:
         with self.steps.engine.connect() as connection:
             return snapshot(connection, previous)
+
+    def at_head(self) -> MigrationSteps | None:
+        """The database, if the climb left it at every head, as upgrading does."""
+        if self.steps.current() == set(script_directory().get_heads()):
+            return self.steps
+        return None
 
     def left_in(self, direction: str) -> str:
         if self.steps.engine.dialect.name != "mysql":
