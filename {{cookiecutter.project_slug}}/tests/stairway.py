@@ -101,6 +101,8 @@ class Climber:
         self.upgraded: list[Script] = []  # replayed on a fresh database
         self.stairs: dict[str, Stair] = {}
         self.fresh_database()
+        # The schema after each stair, by the revisions upgraded up to there.
+        self.schemas: dict[frozenset[str], Snapshot] = {frozenset(): self.before}
 
     def walk(self) -> list[Stair]:
         stairs: dict[str, Stair] = {}
@@ -128,6 +130,7 @@ class Climber:
             self.upgraded.append(stair.script)
         if stair.direction is not None:
             self.fresh_database()
+        self.schemas[frozenset(s.revision for s in self.upgraded)] = self.before
 
     def up_down_up(self, stair: Stair) -> None:
         script = stair.script
@@ -161,6 +164,11 @@ class Climber:
         if self.steps.current() == set(script_directory().get_heads()):
             return self.steps
         return None
+
+    def schema_at(self, revisions: set[str]) -> Snapshot | None:
+        """The schema an upgrade to exactly these revisions builds, if the climb
+        passed there: it did on a straight history, or a branch climbed last."""
+        return self.schemas.get(frozenset(revisions))
 
     def left_in(self, direction: str) -> str:
         if self.steps.engine.dialect.name != "mysql":

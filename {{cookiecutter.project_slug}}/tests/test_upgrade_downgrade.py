@@ -14,17 +14,19 @@ from alembic.util import CommandError
 
 from . import irreversible
 from .migration_steps import MigrationSteps, revisions, script_directory
-from .schema_snapshot import differences, snapshot
+from .schema_snapshot import Snapshot, differences, snapshot
+from .stairway import Climber
 
 
-def test_upgrade_to_head_and_downgrade_to_base(steps: MigrationSteps) -> None:
+def test_upgrade_to_head_and_downgrade_to_base(
+    climber: Climber, request: pytest.FixtureRequest
+) -> None:
     point = irreversible.newest_point()
     where = ", ".join(sorted(point)) or "base"
     with one_line_failure():
-        for revision in sorted(point):
-            steps.upgrade(revision)
-        at_point = schema(steps)
-        steps.upgrade("head")
+        steps, at_point = at_head_from_the_stairway(climber, point) or at_head_from(
+            MigrationSteps(request.getfixturevalue("database")), point
+        )
         assert steps.current() == heads()
 
         for revision in sorted(point) or ["base"]:
@@ -39,9 +41,33 @@ def test_upgrade_to_head_and_downgrade_to_base(steps: MigrationSteps) -> None:
         assert steps.current() == heads()
 
 
+def at_head_from_the_stairway(
+    climber: Climber, point: set[str]
+) -> tuple[MigrationSteps, Snapshot] | None:
+    """The stairway's database, at head, and the schema it had at ``point``.
+
+    It saves upgrading a new database through the whole history again.
+    """
+    steps, at_point = climber.at_head(), climber.schema_at(ancestry(point))
+    return None if steps is None or at_point is None else (steps, at_point)
+
+
+def at_head_from(steps: MigrationSteps, point: set[str]) -> tuple[MigrationSteps, Snapshot]:
+    """A new database upgraded to head, and the schema it had at ``point``."""
+    for revision in sorted(point):
+        steps.upgrade(revision)
+    at_point = schema(steps)
+    steps.upgrade("head")
+    return steps, at_point
+
+
+def ancestry(point: set[str]) -> set[str]:
+    return point | irreversible.ancestors(point)
+
+
 def down_to(steps: MigrationSteps, point: set[str]) -> None:
     """Step down every revision applied that the point is not built on."""
-    kept = point | irreversible.ancestors(point)
+    kept = ancestry(point)
     applied = steps.current() | irreversible.ancestors(steps.current())
     for script in reversed(revisions()):
         if script.revision in applied - kept:
