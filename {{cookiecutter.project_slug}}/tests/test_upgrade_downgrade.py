@@ -52,7 +52,9 @@ def at_head_from_the_stairway(
     return None if steps is None or at_point is None else (steps, at_point)
 
 
-def at_head_from(steps: MigrationSteps, point: set[str]) -> tuple[MigrationSteps, Snapshot]:
+def at_head_from(
+    steps: MigrationSteps, point: set[str]
+) -> tuple[MigrationSteps, Snapshot]:
     """A new database upgraded to head, and the schema it had at ``point``."""
     for revision in sorted(point):
         steps.upgrade(revision)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 
-GUIDE = Path(__file__).resolve().parents[1] / "migrations" / "README.md"
+GUIDE = Path(__file__).resolve().parents[2] / "migrations" / "README.md"
 WAYS, BUSY_TABLE = GUIDE.read_text().split("\n## 5. ")
 EXAMPLES = re.findall(r"```python\n(.*?)```", WAYS, re.DOTALL)
 # Expand, backfill, contract: three revisions that run one after the other.

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from . import docker_servers
+from .. import docker_servers
 
 
 @dataclass

@@ -3,8 +3,8 @@
 import pytest
 from sqlalchemy import create_engine
 
-from .disposable_database import server_url
-from .migration_steps import MigrationSteps, NotDisposable
+from ..disposable_database import server_url
+from ..migration_steps import MigrationSteps, NotDisposable
 
 
 def test_refuses_a_database_it_did_not_create(backend: str, tmp_path) -> None:
