@@ -1,20 +1,22 @@
 """Time `make test-migrations` against pytest-alembic's built-in tests.
 
     .venv/bin/python bench/adoption/compare.py build/adoption/mlflow-migrations \
-        [--backend sqlite|postgresql|mysql]
+        [--backend sqlite|postgresql|mysql] [--repeat 3]
 
 On one adopted project (adopt.py) and one backend, runs the project's own
 harness, then pytest-alembic's four built-in tests (single head, upgrade,
 models match, up/down consistency) on a disposable database of the same
 backend, made by the harness's own `disposable_database`. Prints the wall
-time and pytest's summary line of each. pytest-alembic is installed into the
-project's venv if it is not there. PostgreSQL and MySQL need TEST_POSTGRES_URL
+time of each (the median of --repeat runs, interleaved, and every run) and
+pytest's summary line. pytest-alembic is installed into the project's venv if
+it is not there. PostgreSQL and MySQL need TEST_POSTGRES_URL
 and TEST_MYSQL_URL, as the harness does.
 """
 
 import argparse
 import os
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -98,6 +100,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("project", type=Path)
     parser.add_argument("--backend", choices=sorted(OTHER_BACKENDS), default="sqlite")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each side")
     arguments = parser.parse_args()
     project = arguments.project.resolve()
     python = str(project / ".venv/bin/python")
@@ -110,22 +113,43 @@ def main() -> int:
     env = one_backend(arguments.backend)
 
     alone = without_pytest_alembic(env)
-    harness = timed("harness", ["make", "test-migrations"], project, alone)
-    # The harness's tests of the history itself, the counterparts of the four
-    # built-ins, without its tests of the project's own helpers.
-    history = timed(
-        "harness-history", [python, "-m", "pytest", *HISTORY_TESTS], project, alone
-    )
-    theirs = timed(
-        "pytest-alembic",
-        [python, "-m", "pytest", "-p", "no:cacheprovider", FOLDER],
-        project,
-        env,
-    )
-    print(f"{project.name} on {arguments.backend}:")
-    print(f"  make test-migrations      {harness[0]:7.1f} s  {harness[1]}")
-    print(f"  its history tests only    {history[0]:7.1f} s  {history[1]}")
-    print(f"  pytest-alembic built-ins  {theirs[0]:7.1f} s  {theirs[1]}")
+    runs: dict[str, list[tuple[float, str]]] = {
+        "make test-migrations": [],
+        "its history tests only": [],
+        "pytest-alembic built-ins": [],
+    }
+    # Interleaved, so that a busy moment of a shared machine hits both sides.
+    for _ in range(arguments.repeat):
+        runs["make test-migrations"].append(
+            timed("harness", ["make", "test-migrations"], project, alone)
+        )
+        # The harness's tests of the history itself, the counterparts of the
+        # four built-ins, without the offline rendering.
+        runs["its history tests only"].append(
+            timed(
+                "harness-history",
+                [python, "-m", "pytest", *HISTORY_TESTS],
+                project,
+                alone,
+            )
+        )
+        runs["pytest-alembic built-ins"].append(
+            timed(
+                "pytest-alembic",
+                [python, "-m", "pytest", "-p", "no:cacheprovider", FOLDER],
+                project,
+                env,
+            )
+        )
+    print(f"{project.name} on {arguments.backend}, median of {arguments.repeat}:")
+    medians = {
+        name: statistics.median(t for t, _ in found) for name, found in runs.items()
+    }
+    for name, found in runs.items():
+        each = " ".join(f"{seconds:.1f}" for seconds, _ in found)
+        print(f"  {name:26} {medians[name]:7.1f} s  ({each})  {found[-1][1]}")
+    ratio = medians["make test-migrations"] / medians["pytest-alembic built-ins"]
+    print(f"  make test-migrations / pytest-alembic: {ratio:.2f}x")
     return 0
 
 

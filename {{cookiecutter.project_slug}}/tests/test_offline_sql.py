@@ -3,7 +3,8 @@
 Each revision renders on its own, without a database. One that cannot render
 fails in one line naming it and the cause, and hides none after it. An
 online-only revision (it reads rows, see ``offline.py``) is listed at the end
-of the run instead: ``--sql`` refuses it on purpose.
+of the run instead: ``--sql`` refuses it on purpose. One that declares itself
+online-only is listed without rendering.
 """
 
 import io
@@ -12,7 +13,11 @@ import pytest
 from alembic.script import Script
 
 from {{ cookiecutter.package_name }}.errors import titled
-from {{ cookiecutter.package_name }}.offline import render, render_failure
+from {{ cookiecutter.package_name }}.offline import (
+    declared_reason,
+    render,
+    render_failure,
+)
 
 from .migration_steps import alembic_config, revisions, script_directory
 from .online_only import ONLINE_ONLY
@@ -25,6 +30,10 @@ DIALECTS = ["sqlite", "postgresql", "mysql", "mariadb"]
 def test_revision_renders_as_sql(
     dialect: str, revision: Script, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if reason := declared_reason(revision):
+        # It says it needs a database: rendering it would only show that again.
+        online_only(revision, reason)
+        return
     monkeypatch.setenv("DATABASE_URL", f"{dialect}://")
     output = io.StringIO()
     try:
@@ -38,6 +47,9 @@ def test_revision_renders_as_sql(
     if not failure.online_only:
         # Outside the except block: one line, not the chain of errors.
         pytest.fail(f"{dialect}: {failure}", pytrace=False)
-    ONLINE_ONLY.setdefault(
-        revision.revision, f"ONLINE-ONLY {titled(revision)}: {failure.online_only}"
-    )
+    online_only(revision, failure.online_only)
+
+
+def online_only(revision: Script, reason: str) -> None:
+    """Listed once at the end of the run (conftest.py), whatever the dialect."""
+    ONLINE_ONLY.setdefault(revision.revision, f"ONLINE-ONLY {titled(revision)}: {reason}")

@@ -23,7 +23,7 @@ from typing import Any, TextIO
 from alembic import op
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
-from alembic.runtime.migration import MigrationContext, MigrationInfo
+from alembic.runtime.migration import MigrationContext, MigrationInfo, RevisionStep
 from alembic.script import Script, ScriptDirectory
 from alembic.util import CommandError
 
@@ -160,9 +160,12 @@ def render(
     """
     # Starting from everything it needs applied, only this revision renders.
     start = parents(scripts, script)
+    # The step itself: resolving "<parents>:<revision>" as Alembic would
+    # costs more than rendering most revisions.
+    one_step = [RevisionStep(scripts.revision_map, script, True)]
 
-    def plan(heads: Any, _context: Any) -> Any:
-        return scripts._upgrade_revs(script.revision, heads)
+    def plan(_heads: Any, _context: Any) -> list[RevisionStep]:
+        return one_step
 
     config.output_buffer = output
     with EnvironmentContext(
