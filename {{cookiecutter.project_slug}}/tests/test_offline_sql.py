@@ -52,4 +52,6 @@ def test_revision_renders_as_sql(
 
 def online_only(revision: Script, reason: str) -> None:
     """Listed once at the end of the run (conftest.py), whatever the dialect."""
-    ONLINE_ONLY.setdefault(revision.revision, f"ONLINE-ONLY {titled(revision)}: {reason}")
+    ONLINE_ONLY.setdefault(
+        revision.revision, f"ONLINE-ONLY {titled(revision)}: {reason}"
+    )
