@@ -196,3 +196,17 @@ def test_real_sql_refuses_it_in_one_line(
     # The script stops inside its transaction: it never commits.
     assert "BEGIN;" in result.stdout and "COMMIT;" not in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_real_sql_of_a_downgrade_gives_the_downgrade_advice(project) -> None:
+    with extra_revision(project, "f00dbad00012", HEAD, INSPECTS, DECLARED):
+        command = [".venv/bin/alembic", "downgrade", f"f00dbad00012:{HEAD}", "--sql"]
+        result = unchecked(command, project, DATABASE_URL="postgresql://")
+
+    assert result.returncode != 0
+    assert result.stdout.splitlines()[-1] == (
+        "FAILED: revision f00dbad00012 (Test revision f00dbad00012.) is "
+        "online-only: reads the existing indexes with sa.inspect(). Run its "
+        f"downgrade against the database (alembic downgrade {HEAD}), then render "
+        f"the downgrades below it: alembic downgrade {HEAD}:<target> --sql"
+    )

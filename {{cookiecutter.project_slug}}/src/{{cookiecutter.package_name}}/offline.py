@@ -36,9 +36,12 @@ LINTING = "linting"
 class OnlineOnly(CommandError):
     """A step that needs a database, met under ``--sql``."""
 
-    def __init__(self, reason: str, script: Script | None = None) -> None:
+    def __init__(
+        self, reason: str, script: Script | None = None, downgrading: bool = False
+    ) -> None:
         super().__init__(reason)
         self.script = script
+        self.downgrading = downgrading
 
 
 def online_only_step(step: str, why: str) -> None:
@@ -76,7 +79,7 @@ def refuse_online_only(ctx: MigrationContext, step: MigrationInfo, **_: Any) -> 
         return
     for script in step.up_revisions:
         if reason := declared_reason(script):
-            raise OnlineOnly(reason, script)
+            raise OnlineOnly(reason, script, downgrading=not step.is_upgrade)
 
 
 class RenderFailure(CommandError):
@@ -89,16 +92,37 @@ class RenderFailure(CommandError):
         self.cause = f"{type(error).__name__}: {one_line(error).rstrip('.')}"
         name = described(script)
         if self.online_only:
-            advice = RUN_IT_ONLINE.format(revision=script.revision)
+            advice = run_it_online(script, downgrading(error))
             message = f"{name} is online-only: {self.online_only}. {advice}"
         else:
             message = f"{name} cannot render as SQL: {self.cause}; {DECLARE_IT}"
         super().__init__(message)
 
 
+def downgrading(error: BaseException) -> bool:
+    """Whether the step that refused was a downgrade."""
+    if isinstance(error, OnlineOnly) and error.script is not None:
+        return error.downgrading  # raised by refuse_online_only
+    step = failed_step(error)  # raised inside the revision, by a helper
+    return step is not None and step.direction == "downgrade"
+
+
+def run_it_online(script: Script, downgrading: bool) -> str:
+    """What to run instead: this revision on the database, then the SQL of the rest."""
+    if not downgrading:
+        return RUN_IT_ONLINE.format(revision=script.revision)
+    below = script.down_revision
+    parent = below if isinstance(below, str) else "base" if below is None else "-1"
+    return RUN_ITS_DOWNGRADE_ONLINE.format(parent=parent)
+
+
 RUN_IT_ONLINE = (
     "Run it against the database (alembic upgrade {revision}), then render "
     "the revisions after it: alembic upgrade {revision}:head --sql"
+)
+RUN_ITS_DOWNGRADE_ONLINE = (
+    "Run its downgrade against the database (alembic downgrade {parent}), then "
+    "render the downgrades below it: alembic downgrade {parent}:<target> --sql"
 )
 DECLARE_IT = (
     'if it needs a database, say so in it: online_only = "why" (migrations/README.md)'
