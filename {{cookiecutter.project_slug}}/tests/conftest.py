@@ -105,10 +105,8 @@ def pytest_terminal_summary(terminalreporter) -> None:
     for reason, count in NOT_TESTED.items():
         terminalreporter.write_line(f"NOT TESTED {reason} ({count} tests deselected)")
     if CLIMBED:
-        for line in irreversible.summary():
+        for line in irreversible.summary() + seeding.summary():
             terminalreporter.write_line(line)
-    for table, why in seeding.NOT_SEEDED.items():
-        terminalreporter.write_line(f"NOT SEEDED {table}: {why}")
     for stairs in CLIMBED.values():
         for stair in stairs.values():
             if stair.broken:

@@ -90,6 +90,18 @@ def _bad(variable: str, raw: str, wanted: str) -> str:
     )
 
 
+def summary() -> list[str]:
+    """The lines that end a run that climbed a stairway."""
+    chosen = settings()
+    if not chosen.rows:
+        return [f"NOT SEEDED: {ROWS_VARIABLE}=0, every revision ran on empty tables"]
+    return [
+        f"SEEDED {chosen.rows} rows per empty table before each upgrade "
+        f"({chosen.environment()})",
+        *(f"NOT SEEDED {table}: {why}" for table, why in NOT_SEEDED.items()),
+    ]
+
+
 def seed_empty_tables(
     connection: sa.Connection, tables: list[str], chosen: Settings
 ) -> list[str]:

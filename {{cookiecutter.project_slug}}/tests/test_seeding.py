@@ -1,6 +1,6 @@
 """seeding.py fills every kind of column and keeps every constraint, on each backend.
 
-    .venv/bin/python -m tests.test_seeding      prints the kinds tested per backend
+``.venv/bin/python -m tests.test_seeding`` prints the kinds tested per backend.
 """
 
 import sqlalchemy as sa
@@ -84,9 +84,7 @@ def schema(backend: str) -> sa.MetaData:
         sa.Column("league", sa.Unicode(20), nullable=False),
         sa.Column("year", sa.Integer, nullable=False),
         sa.Column("replay_of", sa.ForeignKey("matches.id")),
-        sa.ForeignKeyConstraint(
-            ["league", "year"], ["seasons.league", "seasons.year"]
-        ),
+        sa.ForeignKeyConstraint(["league", "year"], ["seasons.league", "seasons.year"]),
     )
     return metadata
 
