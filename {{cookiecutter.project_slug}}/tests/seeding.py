@@ -23,7 +23,6 @@ import os
 import random
 import string
 import uuid
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -108,9 +107,7 @@ def seed_empty_tables(
     """Fill ``tables`` (empty ones) parents first; returns those that got rows."""
     if not tables or chosen.rows == 0:
         return []
-    metadata = sa.MetaData()
-    # The tables they refer to need not be reflected: their keys are read.
-    metadata.reflect(connection, only=tables, resolve_fks=False)
+    metadata = reflected(connection, tables)
     json_text = _mariadb_json_columns(connection, tables)
     seeded = []
     for table in _parents_first(metadata):
@@ -124,8 +121,7 @@ def seed_empty_tables(
 
 def replace_rows(connection: sa.Connection, wanted: dict[str, list[Row]]) -> None:
     """Make each table hold exactly the rows given (a revision's seed_rows hook)."""
-    metadata = sa.MetaData()
-    metadata.reflect(connection, only=list(wanted), resolve_fks=False)
+    metadata = reflected(connection, list(wanted))
     ordered = _parents_first(metadata)
     for table in reversed(ordered):
         connection.execute(sa.delete(table))
@@ -135,8 +131,7 @@ def replace_rows(connection: sa.Connection, wanted: dict[str, list[Row]]) -> Non
 
 def read_rows(connection: sa.Connection, tables: list[str]) -> dict[str, list[Row]]:
     """Every row of ``tables`` as Python values of their reflected types."""
-    metadata = sa.MetaData()
-    metadata.reflect(connection, only=tables, resolve_fks=False)
+    metadata = reflected(connection, tables)
     return {
         table.name: [
             dict(row)
@@ -144,16 +139,43 @@ def read_rows(connection: sa.Connection, tables: list[str]) -> dict[str, list[Ro
                 sa.select(table).order_by(*table.primary_key.columns)
             ).mappings()
         ]
-        for table in metadata.sorted_tables
+        for table in _parents_first(metadata)
     }
 
 
+def reflected(connection: sa.Connection, tables: list[str]) -> sa.MetaData:
+    """These tables as the database has them, without the tables they refer to.
+
+    Their keys to other tables are read from those tables when needed;
+    reflecting them too would reflect a whole chain of tables every time.
+    """
+    metadata = sa.MetaData()
+    for table in tables:
+        sa.Table(table, metadata, autoload_with=connection, resolve_fks=False)
+    return metadata
+
+
 def _parents_first(metadata: sa.MetaData) -> list[sa.Table]:
-    # A cycle of foreign keys is broken where SQLAlchemy breaks it (it warns):
-    # those keys get NULL, or rows already there, like a self-reference.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", sa.exc.SAWarning)
-        return list(metadata.sorted_tables)
+    """Tables after those they refer to; a cycle is cut where it closes.
+
+    Those keys get NULL, or rows already there, like a self-reference.
+    (MetaData.sorted_tables would resolve keys to tables not reflected.)
+    """
+    ordered: dict[str, sa.Table] = {}
+    visiting: set[str] = set()
+
+    def place(table: sa.Table) -> None:
+        visiting.add(table.name)
+        for key in table.foreign_keys:
+            parent = metadata.tables.get(_target(key)[0])
+            if parent is not None and parent.name not in visiting | ordered.keys():
+                place(parent)
+        ordered[table.name] = table
+
+    for table in metadata.tables.values():
+        if table.name not in ordered:
+            place(table)
+    return list(ordered.values())
 
 
 # --- one table --------------------------------------------------------------

@@ -170,15 +170,12 @@ class Climber:
         if stair.downgraded:
             stair.direction = "downgrade"
             self.steps.step(script, upgrading=False)
-            after = self.snapshot(self.before)
-            stair.trace = differences(self.before, after)
-            if rows_before:
-                with self.steps.engine.connect() as connection:
-                    gone = set(self.before["tables"]) - set(after["tables"])
-                    still_there = {
-                        t: f for t, f in rows_before.items() if t not in gone
-                    }
-                    stair.changed_rows = self.rows.first_change(connection, still_there)
+            with self.steps.engine.connect() as connection:
+                after = snapshot(connection, self.before)
+                stair.trace = differences(self.before, after)
+                # A table the downgrade dropped is in the trace already.
+                kept = {t: f for t, f in rows_before.items() if t in after["tables"]}
+                stair.changed_rows = self.rows.first_change(connection, kept)
             stair.direction = "upgrade again"
             self.steps.step(script, upgrading=True)
         self.before = self.snapshot(self.before)

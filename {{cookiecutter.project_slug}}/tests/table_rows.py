@@ -53,6 +53,8 @@ class TableRows:
         self, connection: sa.Connection, before: dict[str, str | None]
     ) -> str:
         """'<table>: row <key> <column> <old> became <new>', or '' when none changed."""
+        if not before:
+            return ""
         after = self.fingerprints(connection, list(before))
         for table in sorted(before):
             if after[table] == before[table]:
