@@ -29,7 +29,7 @@ demo: venv ## Bake the default project into build/, migrate sample data on SQLit
 test: venv ## Run the template's tests (bakes and tests generated projects)
 	$(BIN)/pytest
 
-bench-harness: venv ## Time the generated harness per revision on a synthetic chain of 100
+bench-harness: venv ## Time the generated harness per revision on a synthetic chain of 100, seeded and not
 	$(BIN)/python bench/harness_bench.py
 
 bench-embedded: venv ## Time the generated harness's embedded PostgreSQL: start to first query, stop

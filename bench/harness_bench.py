@@ -8,6 +8,10 @@ revisions appended to the sample history. The cost of the synthetic revisions,
 (t(N) - t(0)) / N, is the harness time per revision; the ratio of that figure
 at 100 and at 50 revisions is ~1.0 when the cost grows linearly. The generated
 harness creates and drops its own databases.
+
+Those runs seed rows (the default). The 100-revision chain is then timed again
+with MIGRATION_SEED_ROWS=0: seeded / unseeded is what seeding costs (at most
+1.5 wanted).
 """
 
 import os
@@ -67,12 +71,16 @@ def write_chain(versions: Path, count: int) -> None:
         down = revision
 
 
-def harness_seconds(project: Path, backend: str) -> float:
+def harness_seconds(project: Path, backend: str, **settings: str) -> float:
     started = time.perf_counter()
     result = subprocess.run(
         [".venv/bin/pytest", "-q", "-p", "no:cacheprovider", "-k", backend, *TESTS],
         cwd=project,
-        env={**os.environ, "REQUIRE_TEST_BACKENDS": backend.replace("sqlite", "")},
+        env={
+            **os.environ,
+            "REQUIRE_TEST_BACKENDS": backend.replace("sqlite", ""),
+            **settings,
+        },
         capture_output=True,
         text=True,
     )
@@ -109,6 +117,12 @@ def report(project: Path, backend: str) -> None:
         print(f"{backend:<12}{size:>10}{seconds:>10.2f}{per_revision[size]:>12.4f}")
     ratio = per_revision[SIZES[-1]] / per_revision[SIZES[-2]]
     print(f"{backend}: per-revision cost at {SIZES[-1]} / at {SIZES[-2]} = {ratio:.2f}")
+    unseeded = harness_seconds(project, backend, MIGRATION_SEED_ROWS="0")
+    print(f"{backend:<12}{SIZES[-1]:>10}{unseeded:>10.2f}{'(unseeded)':>12}")
+    print(
+        f"{backend}: seeded / unseeded at {SIZES[-1]} revisions = "
+        f"{seconds / unseeded:.2f} (at most 1.5 wanted)"
+    )
 
 
 if __name__ == "__main__":

@@ -67,6 +67,13 @@ def fix_broken_downgrade(project: Path) -> None:
     revision.write_text(text)
 
 
+def seeded(line: str, backend: str) -> str:
+    """A failure line as the seeded stairway ends it: the seed and the replay."""
+    revision = line.removeprefix("BROKEN ").removeprefix("revision ").split(" ")[0]
+    command = f'.venv/bin/pytest tests/test_stairway.py -k "{backend} and {revision}"'
+    return f"{line} (seed 20260101; replay: MIGRATION_SEED=20260101 {command})"
+
+
 def summary_lines(output: str, start: str) -> list[str]:
     # The line number in a SKIPPED line moves with every edit of the test.
     return [
@@ -86,21 +93,39 @@ def test_one_run_names_every_broken_revision_on_every_backend(project: Path) -> 
     assert result.returncode == 1, out
     mysql = "mariadb" if " on mariadb: " in out else "mysql"
     assert summary_lines(out, "BROKEN ") == [
-        f"BROKEN {BROKEN_DOWNGRADE} downgrade on sqlite: KeyError: 'created'",
-        f"BROKEN {BROKEN_UPGRADE} upgrade on sqlite: "
-        "OperationalError: no such column: number",
-        f"BROKEN {BROKEN_DOWNGRADE} downgrade on postgresql: UndefinedColumn: "
-        'column "created" of relation "accounts" does not exist',
-        f"BROKEN {BROKEN_UPGRADE} upgrade on postgresql: "
-        'UndefinedColumn: column "number" does not exist',
-        f"BROKEN {BROKEN_DOWNGRADE} downgrade on {mysql}: OperationalError: "
-        '(1091, "Can\'t DROP COLUMN `created`; check that it exists"); '
-        f"{MYSQL_KEPT}partly downgraded, while alembic_version still names "
-        "the revision itself",
-        f"BROKEN {BROKEN_UPGRADE} upgrade on {mysql}: OperationalError: "
-        "(1072, \"Key column 'number' doesn't exist in table\"); "
-        f"{MYSQL_KEPT}partly upgraded, while alembic_version still names "
-        "the revisions before it",
+        seeded(
+            f"BROKEN {BROKEN_DOWNGRADE} downgrade on sqlite: KeyError: 'created'",
+            "sqlite",
+        ),
+        seeded(
+            f"BROKEN {BROKEN_UPGRADE} upgrade on sqlite: "
+            "OperationalError: no such column: number",
+            "sqlite",
+        ),
+        seeded(
+            f"BROKEN {BROKEN_DOWNGRADE} downgrade on postgresql: UndefinedColumn: "
+            'column "created" of relation "accounts" does not exist',
+            "postgresql",
+        ),
+        seeded(
+            f"BROKEN {BROKEN_UPGRADE} upgrade on postgresql: "
+            'UndefinedColumn: column "number" does not exist',
+            "postgresql",
+        ),
+        seeded(
+            f"BROKEN {BROKEN_DOWNGRADE} downgrade on {mysql}: OperationalError: "
+            '(1091, "Can\'t DROP COLUMN `created`; check that it exists"); '
+            f"{MYSQL_KEPT}partly downgraded, while alembic_version still names "
+            "the revision itself",
+            "mysql",
+        ),
+        seeded(
+            f"BROKEN {BROKEN_UPGRADE} upgrade on {mysql}: OperationalError: "
+            "(1072, \"Key column 'number' doesn't exist in table\"); "
+            f"{MYSQL_KEPT}partly upgraded, while alembic_version still names "
+            "the revisions before it",
+            "mysql",
+        ),
     ]
     # Declared once for the run, not once per backend.
     assert summary_lines(out, "IRREVERSIBLE ") == [IRREVERSIBLE]
@@ -132,9 +157,9 @@ def test_one_run_names_every_broken_revision_on_every_backend(project: Path) -> 
     )
     message = (
         f"revision {BROKEN_DOWNGRADE}: downgrade failed: UndefinedColumn: "
-        'column "created" of relation "accounts" does not exist\n'
+        'column "created" of relation "accounts" does not exist'
     )
-    assert message in out
+    assert seeded(message, "postgresql") + "\n" in out
 
 
 def test_fixed_history_passes_with_a_legacy_part_left_untested(project: Path) -> None:

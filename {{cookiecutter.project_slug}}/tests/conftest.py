@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 
 from {{ cookiecutter.package_name }} import embedded_server
 
-from . import docker_servers, irreversible, preflight
+from . import docker_servers, irreversible, preflight, seeding
 from .disposable_database import (
     BACKENDS,
     disposable_database,
@@ -17,7 +17,7 @@ from .disposable_database import (
 )
 from .migration_steps import MigrationSteps
 from .online_only import ONLINE_ONLY
-from .stairway import Climber, Stair, climbed
+from .stairway import Climber, Stair, climbed, needed
 
 # The stairways climbed in this run, per backend, for the slowest-revision report.
 CLIMBED: dict[str, dict[str, Stair]] = {}
@@ -44,11 +44,17 @@ def steps(database: Engine) -> MigrationSteps:
 
 @pytest.fixture(scope="session")
 def climber(
-    backend: str, tmp_path_factory: pytest.TempPathFactory
+    backend: str,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Climber]:
-    """Every revision walked up, down and up once per run (stairway.py)."""
+    """Every revision the run tests walked up, down and up once (stairway.py)."""
     directory = tmp_path_factory.mktemp(backend)
-    with climbed(lambda: disposable_database(backend, directory)) as climber:
+    with climbed(
+        lambda: disposable_database(backend, directory),
+        seeding.settings(),
+        only=needed(request.session.items, backend),
+    ) as climber:
         CLIMBED[backend] = climber.stairs
         yield climber
 
@@ -112,7 +118,7 @@ def pytest_terminal_summary(terminalreporter) -> None:
     for reason, count in NOT_TESTED.items():
         terminalreporter.write_line(f"NOT TESTED {reason} ({count} tests deselected)")
     if CLIMBED:
-        for line in irreversible.summary():
+        for line in irreversible.summary() + seeding.summary():
             terminalreporter.write_line(line)
     for stairs in CLIMBED.values():
         for stair in stairs.values():

@@ -3,9 +3,10 @@
 conftest.py calls ``check_environment`` once the tests are collected, with the
 backends the selected tests use. A problem ends the run as a pytest usage
 error: one ``ERROR:`` line on stderr, exit code 4, the summary still printed.
-It covers several heads, a bad oldest_tested_downgrade, a TEST_*_URL that
-does not parse, a server that cannot be reached or refuses the login, a user
-that may not create databases, and TEST_DOCKER=1 without docker. It also
+It covers several heads, a bad oldest_tested_downgrade, MIGRATION_SEED or
+MIGRATION_SEED_ROWS, a TEST_*_URL that does not parse, a server that cannot be
+reached or refuses the login, a user that may not create databases, and
+TEST_DOCKER=1 without docker. It also
 reports the databases a killed run left on a server, and drops them with
 TEST_DROP_LEFTOVERS=1.
 """
@@ -21,7 +22,7 @@ from {{ cookiecutter.package_name }}.connection_errors import connection_failure
 from {{ cookiecutter.package_name }}.errors import one_line, several_heads
 from {{ cookiecutter.package_name }}.urls import BadURL, parse_url, redacted
 
-from . import docker_servers, irreversible, run_marker
+from . import docker_servers, irreversible, run_marker, seeding
 from .disposable_database import (
     URL_VARIABLES,
     admin_connection,
@@ -44,7 +45,8 @@ def check_environment(backends: set[str]) -> list[str]:
         raise pytest.UsageError(several_heads(heads))
     try:
         irreversible.oldest_tested()
-    except irreversible.BadSetting as error:
+        seeding.settings()
+    except (irreversible.BadSetting, seeding.BadSetting) as error:
         raise pytest.UsageError(str(error)) from None
     return [
         note

@@ -13,6 +13,13 @@ fresh database, upgraded only through every revision that upgraded so far
 failed cannot be passed: the revisions built on it are not reached, and those
 on other branches still are. Irreversible revisions (irreversible.py) are
 upgraded only.
+
+Every stair runs on rows: before the upgrade, the tables that hold none are
+seeded (seeding.py, and the revision's own ``seed_rows`` hook), and after the
+downgrade every table must hold the same rows again (table_rows.py). A run
+selected with -k climbs only the revisions it tests and those they are built
+on, seeded exactly as in a whole run, so the replay command a failure prints
+is quick.
 """
 
 import time
@@ -22,12 +29,15 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from alembic.script import Script
+from pytest import Item
 
 from {{ cookiecutter.package_name }}.errors import one_line, titled
 
 from . import irreversible
 from .migration_steps import MigrationSteps, revisions, script_directory
 from .schema_snapshot import Snapshot, differences, snapshot
+from .seeding import Settings, read_rows, replace_rows, seed_empty_tables
+from .table_rows import TableRows
 
 OpenDatabase = Callable[[], AbstractContextManager[sa.Engine]]
 
@@ -54,6 +64,8 @@ class Stair:
     state: str = ""  # where the failure left the database, when it matters
     blocked_by: "Stair | None" = None  # a parent whose upgrade failed
     trace: list[str] = field(default_factory=list)  # left by the downgrade
+    changed_rows: str = ""  # the first row the downgrade did not give back
+    seeding: Settings | None = None  # None: the stair ran on empty tables
 
     @property
     def name(self) -> str:
@@ -64,27 +76,44 @@ class Stair:
         """The line the run ends with, when this revision failed."""
         if self.direction is None:
             return None
-        return f"BROKEN {self.name} {self.direction} on {self.backend}: {self.why}"
+        why = f"{self.why}{self.replay}"
+        return f"BROKEN {self.name} {self.direction} on {self.backend}: {why}"
 
     @property
     def failure(self) -> str | None:
         if self.direction is None:
             return None
-        return f"{self.direction} failed: {self.why}"
+        return f"{self.direction} failed: {self.why}{self.replay}"
 
     @property
     def why(self) -> str:
         return "; ".join(part for part in (self.cause, self.state) if part)
 
+    @property
+    def replay(self) -> str:
+        """The seed, and the command that runs this stair again with it."""
+        if self.seeding is None:
+            return ""
+        backend = "mysql" if self.backend == "mariadb" else self.backend
+        command = (
+            f"{self.seeding.environment()} .venv/bin/pytest tests/test_stairway.py"
+            f' -k "{backend} and {self.script.revision}"'
+        )
+        return f" (seed {self.seeding.seed}; replay: {command})"
+
 
 @contextmanager
-def climbed(open_database: OpenDatabase) -> Iterator["Climber"]:
-    """Walk every revision up, down and up, past any that fails.
+def climbed(
+    open_database: OpenDatabase,
+    seeding: Settings | None = None,
+    only: set[str] | None = None,
+) -> Iterator["Climber"]:
+    """Walk every revision (or ``only`` these) up, down and up, past any that fails.
 
     The database the climb ends on stays open until the block ends: at head,
     it is where the models are compared (``Climber.at_head``).
     """
-    climber = Climber(open_database)
+    climber = Climber(open_database, seeding, only)
     try:
         climber.stairs = {stair.script.revision: stair for stair in climber.walk()}
         yield climber
@@ -95,8 +124,16 @@ def climbed(open_database: OpenDatabase) -> Iterator["Climber"]:
 class Climber:
     """One stairway: the database it is on, and the revisions it passed."""
 
-    def __init__(self, open_database: OpenDatabase) -> None:
+    def __init__(
+        self,
+        open_database: OpenDatabase,
+        seeding: Settings | None = None,
+        only: set[str] | None = None,
+    ) -> None:
         self.open_database = open_database
+        self.seeding = seeding if seeding and seeding.rows else None
+        self.only = only
+        self.rows = TableRows()
         self.database = ExitStack()
         self.upgraded: list[Script] = []  # replayed on a fresh database
         self.stairs: dict[str, Stair] = {}
@@ -108,10 +145,13 @@ class Climber:
         stairs: dict[str, Stair] = {}
         upgrade_only = irreversible.not_downgraded()
         for script in revisions():
+            if self.only is not None and script.revision not in self.only:
+                continue
             stair = stairs[script.revision] = Stair(
                 script,
                 backend_name(self.steps.engine),
                 downgraded=script.revision not in upgrade_only,
+                seeding=self.seeding,
             )
             stair.blocked_by = blocker(stairs, script)
             if stair.blocked_by is None:
@@ -134,17 +174,42 @@ class Climber:
 
     def up_down_up(self, stair: Stair) -> None:
         script = stair.script
+        rows_before = self.seed(stair)
         stair.direction = "upgrade"
         self.steps.step(script, upgrading=True)
         if stair.downgraded:
             stair.direction = "downgrade"
             self.steps.step(script, upgrading=False)
-            after = self.snapshot(self.before)
-            stair.trace = differences(self.before, after)
+            with self.steps.engine.connect() as connection:
+                after = snapshot(connection, self.before)
+                stair.trace = differences(self.before, after)
+                # A table the downgrade dropped is in the trace already.
+                kept = {t: f for t, f in rows_before.items() if t in after["tables"]}
+                stair.changed_rows = self.rows.first_change(connection, kept)
             stair.direction = "upgrade again"
             self.steps.step(script, upgrading=True)
         self.before = self.snapshot(self.before)
         stair.direction = None
+
+    def seed(self, stair: Stair) -> dict[str, str | None]:
+        """Fill the empty tables; every table's fingerprint, its rows kept."""
+        if self.seeding is None:
+            return {}
+        stair.direction = "seeding"
+        tables = list(self.before["tables"])
+        with self.steps.engine.begin() as connection:
+            found = self.rows.fingerprints(connection, tables)
+            empty = [table for table, rows in found.items() if rows is None]
+            changed = seed_empty_tables(connection, empty, self.seeding)
+            hook = getattr(stair.script.module, "seed_rows", None)
+            if hook is not None:
+                stair.direction = "seed_rows"
+                wanted = hook(read_rows(connection, tables)) or {}
+                replace_rows(connection, wanted)
+                changed += list(wanted)
+            found.update(self.rows.fingerprints(connection, changed))
+            self.rows.remember(connection, found)
+        return found
 
     def fresh_database(self) -> None:
         """A new database, upgraded only through what has upgraded so far."""
@@ -206,3 +271,21 @@ def backend_name(engine: sa.Engine) -> str:
     """sqlite, postgresql, mysql or mariadb: the server the run was on."""
     dialect = engine.dialect
     return "mariadb" if getattr(dialect, "is_mariadb", False) else dialect.name
+
+
+def needed(items: list[Item], backend: str) -> set[str] | None:
+    """The revisions the selected tests of ``backend`` need: theirs and their parents.
+
+    None: a selected test needs the whole stairway.
+    """
+    wanted: set[str] = set()
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "stairway" not in getattr(item, "fixturenames", ()):
+            continue
+        if params.get("backend") != backend:
+            continue
+        if "revision" not in params:
+            return None
+        wanted.add(params["revision"])
+    return wanted | irreversible.ancestors(wanted)

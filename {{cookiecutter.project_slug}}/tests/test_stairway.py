@@ -43,3 +43,9 @@ def test_downgrade_leaves_no_trace(stairway: dict[str, Stair], revision: str) ->
         lines = "\n  ".join(stair.trace)
         message = f"revision {stair.name}: its downgrade left a trace:\n  {lines}"
         pytest.fail(message, pytrace=False)
+    if stair.changed_rows:
+        message = (
+            f"revision {stair.name} on {stair.backend}: its downgrade changed "
+            f"{stair.changed_rows}{stair.replay}"
+        )
+        pytest.fail(message, pytrace=False)

@@ -1,0 +1,590 @@
+"""Rows for every empty table, made from the database's own schema.
+
+The stairway fills each table that exists and holds no row before every
+revision's upgrade, so a data step runs on rows, not on empty tables. The
+schema is reflected, never taken from models: each column gets values of its
+kind (up to its length, precision and range, its enum's values, NULL in some
+rows where allowed), foreign keys point at rows that exist, and primary keys
+and unique constraints get distinct values.
+
+Text starts with names that differ only by case, a trailing space or an
+accent (LOOKALIKES): a collation that merges them (MySQL/MariaDB's defaults)
+shows as a changed row. Check constraints cannot be read in general: a table
+whose rows the database refuses as a whole is inserted row by row, keeping the
+rows it accepts.
+
+Generation is deterministic: one random.Random per (seed, table name).
+MIGRATION_SEED_ROWS (default 20, 0 turns seeding off) and MIGRATION_SEED
+(default 20260101) set it from the environment (``settings``).
+"""
+
+import json
+import os
+import random
+import string
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from itertools import groupby, pairwise
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
+
+ROWS_VARIABLE = "MIGRATION_SEED_ROWS"
+SEED_VARIABLE = "MIGRATION_SEED"
+DEFAULT_ROWS = 20
+DEFAULT_SEED = 20260101
+MAX_ROWS = 10_000
+
+# First in every text column, so even a short table has them all.
+LOOKALIKES = ["Reds", "reds", "REDS", "Reds ", "Zürich", "zürich", "Zurich"]
+EMOJI = "⚽ Blues 🏆"
+# Tables left empty in this run: name -> why, printed once at its end.
+NOT_SEEDED: dict[str, str] = {}
+
+Row = dict[str, Any]
+
+
+class BadSetting(Exception):
+    """MIGRATION_SEED or MIGRATION_SEED_ROWS is not a number it can use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    seed: int = DEFAULT_SEED
+    rows: int = DEFAULT_ROWS
+
+    def environment(self) -> str:
+        """The variables that give another run these rows."""
+        rows = "" if self.rows == DEFAULT_ROWS else f"{ROWS_VARIABLE}={self.rows} "
+        return f"{rows}{SEED_VARIABLE}={self.seed}"
+
+
+def settings() -> Settings:
+    """The seed and rows per table from the environment; BadSetting in one line."""
+    rows = _number(ROWS_VARIABLE, DEFAULT_ROWS, f"rows per table, 0 to {MAX_ROWS}")
+    if not 0 <= rows <= MAX_ROWS:
+        raise BadSetting(_bad(ROWS_VARIABLE, str(rows), f"0 to {MAX_ROWS}"))
+    return Settings(_number(SEED_VARIABLE, DEFAULT_SEED, "a whole number"), rows)
+
+
+def _number(variable: str, default: int, wanted: str) -> int:
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise BadSetting(_bad(variable, raw, wanted)) from None
+
+
+def _bad(variable: str, raw: str, wanted: str) -> str:
+    example = {ROWS_VARIABLE: "20 (0 turns seeding off)", SEED_VARIABLE: "7"}
+    return (
+        f"{variable}={raw!r} is not usable: give {wanted}, "
+        f"e.g. {variable}={example[variable]}."
+    )
+
+
+def summary() -> list[str]:
+    """The lines that end a run that climbed a stairway."""
+    chosen = settings()
+    if not chosen.rows:
+        return [f"NOT SEEDED: {ROWS_VARIABLE}=0, every revision ran on empty tables"]
+    return [
+        f"SEEDED {chosen.rows} rows per empty table before each upgrade "
+        f"({chosen.environment()})",
+        *(f"NOT SEEDED {table}: {why}" for table, why in NOT_SEEDED.items()),
+    ]
+
+
+def seed_empty_tables(
+    connection: sa.Connection, tables: list[str], chosen: Settings
+) -> list[str]:
+    """Fill ``tables`` (empty ones) parents first; returns those that got rows."""
+    if not tables or chosen.rows == 0:
+        return []
+    metadata = reflected(connection, tables)
+    json_text = _mariadb_json_columns(connection, tables)
+    seeded = []
+    for table in _parents_first(metadata):
+        why = _fill(connection, table, chosen, json_text.get(table.name, set()))
+        if why:
+            NOT_SEEDED.setdefault(table.name, why)
+        else:
+            seeded.append(table.name)
+    return seeded
+
+
+def replace_rows(connection: sa.Connection, wanted: dict[str, list[Row]]) -> None:
+    """Make each table hold exactly the rows given (a revision's seed_rows hook)."""
+    metadata = reflected(connection, list(wanted))
+    ordered = _parents_first(metadata)
+    for table in reversed(ordered):
+        connection.execute(sa.delete(table))
+    for table in ordered:
+        _insert_all(connection, table, wanted[table.name])
+
+
+def read_rows(connection: sa.Connection, tables: list[str]) -> dict[str, list[Row]]:
+    """Every row of ``tables`` as Python values of their reflected types."""
+    metadata = reflected(connection, tables)
+    return {
+        table.name: [
+            dict(row)
+            for row in connection.execute(
+                sa.select(table).order_by(*table.primary_key.columns)
+            ).mappings()
+        ]
+        for table in _parents_first(metadata)
+    }
+
+
+def reflected(connection: sa.Connection, tables: list[str]) -> sa.MetaData:
+    """These tables as the database has them, without the tables they refer to.
+
+    Their keys to other tables are read from those tables when needed;
+    reflecting them too would reflect a whole chain of tables every time.
+    """
+    metadata = sa.MetaData()
+    for table in tables:
+        sa.Table(table, metadata, autoload_with=connection, resolve_fks=False)
+    return metadata
+
+
+def _parents_first(metadata: sa.MetaData) -> list[sa.Table]:
+    """Tables after those they refer to; a cycle is cut where it closes.
+
+    Those keys get NULL, or rows already there, like a self-reference.
+    (MetaData.sorted_tables would resolve keys to tables not reflected.)
+    """
+    ordered: dict[str, sa.Table] = {}
+    visiting: set[str] = set()
+
+    def place(table: sa.Table) -> None:
+        visiting.add(table.name)
+        for key in table.foreign_keys:
+            parent = metadata.tables.get(_target(key)[0])
+            if parent is not None and parent.name not in visiting | ordered.keys():
+                place(parent)
+        ordered[table.name] = table
+
+    for table in metadata.tables.values():
+        if table.name not in ordered:
+            place(table)
+    return list(ordered.values())
+
+
+# --- one table --------------------------------------------------------------
+
+
+def _fill(
+    connection: sa.Connection, table: sa.Table, chosen: Settings, json_text: set[str]
+) -> str:
+    """Insert generated rows; the reason when the table stays empty."""
+    rng = random.Random(f"{chosen.seed}:{table.name}")
+    makers = _column_makers(table, rng, connection.dialect, json_text)
+    if isinstance(makers, str):
+        return makers
+    # Keys to other tables get rows that exist there, all their columns at once.
+    targets = {
+        key: _existing_keys(connection, key)
+        for key in table.foreign_key_constraints
+        if not any(_self_referring(c) for c in key.columns)
+    }
+    for key, found in targets.items():
+        if not found and not all(c.nullable for c in key.columns):
+            return f"{_target(key.elements[0])[0]}, which it refers to, has no rows"
+    rows = []
+    for i in range(chosen.rows):
+        row = {name: make(i) for name, make in makers.items()}
+        for key, found in targets.items():
+            row.update(_reference(key, found, rng, i))
+        rows.append(row)
+    if not _insert_all(connection, table, _distinct(table, rows)):
+        return "the database refused every generated row"
+    _point_at_own_rows(connection, table, rng)
+    return ""
+
+
+def _column_makers(
+    table: sa.Table, rng: random.Random, dialect: sa.Dialect, json_text: set[str]
+) -> dict[str, Callable[[int], Any]] | str:
+    """A value maker per column that is not a foreign key; or why there is none."""
+    makers = {}
+    for column in _insertable(table):
+        if column.foreign_keys:
+            continue
+        make = value_maker(column, rng, dialect, column.name in json_text)
+        if make is None and not column.nullable:
+            return (
+                f"column {column.name} is NOT NULL and of a kind seeding "
+                f"cannot fill ({column.type!r})"
+            )
+        makers[column.name] = make or _always_null
+    return makers
+
+
+def _insertable(table: sa.Table) -> list[sa.Column]:
+    """Columns to give values: not computed, not the database's own counter."""
+    return [
+        column
+        for column in table.columns
+        if column.computed is None
+        and not (column.identity is not None and column.identity.always)
+        and column is not table.autoincrement_column
+    ]
+
+
+def _self_referring(column: sa.Column) -> bool:
+    return any(_target(key)[0] == column.table.name for key in column.foreign_keys)
+
+
+def _always_null(i: int) -> None:
+    return None
+
+
+def _existing_keys(connection: sa.Connection, key: sa.ForeignKeyConstraint) -> list:
+    target = _target(key.elements[0])[0]
+    columns = [_target(element)[1] for element in key.elements]
+    quote = connection.dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in columns)
+    where = " AND ".join(f"{quote(c)} IS NOT NULL" for c in columns)
+    query = (
+        f"SELECT DISTINCT {names} FROM {quote(target)} WHERE {where} ORDER BY {names}"
+    )
+    try:
+        with connection.begin_nested():
+            return [tuple(row) for row in connection.execute(sa.text(query))][:1000]
+    except DBAPIError:  # the table it refers to is not there
+        return []
+
+
+def _reference(
+    key: sa.ForeignKeyConstraint, targets: list, rng: random.Random, i: int
+) -> Row:
+    nullable = all(c.nullable for c in key.columns)
+    if not targets or (nullable and i % 5 == 3):
+        chosen = (None,) * len(key.columns)
+    else:
+        chosen = rng.choice(targets)
+    return {
+        column.name: value for column, value in zip(key.columns, chosen, strict=False)
+    }
+
+
+def _distinct(table: sa.Table, rows: list[Row]) -> list[Row]:
+    """Rows whose primary key and unique column sets are all distinct."""
+    groups = [table.primary_key.columns.keys()] if table.primary_key else []
+    groups += [
+        [c.name for c in constraint.columns]
+        for constraint in table.constraints
+        if isinstance(constraint, sa.UniqueConstraint)
+    ]
+    groups += [
+        [c.name for c in index.columns] for index in table.indexes if index.unique
+    ]
+    seen: list[set] = [set() for _ in groups]
+    kept = []
+    for row in rows:
+        values = [tuple(row.get(name) for name in group) for group in groups]
+        if any(None not in v and v in s for v, s in zip(values, seen, strict=False)):
+            continue
+        for value, found in zip(values, seen, strict=False):
+            found.add(value)
+        kept.append(row)
+    return kept
+
+
+def _insert_all(connection: sa.Connection, table: sa.Table, rows: list[Row]) -> int:
+    """One executemany; if refused, row by row keeping what the database takes."""
+    if not rows:
+        return 0
+    statement = sa.insert(table)
+    try:
+        with connection.begin_nested():
+            for _, same_keys in groupby(rows, key=lambda row: sorted(row)):
+                connection.execute(statement, list(same_keys))
+        return len(rows)
+    except DBAPIError:
+        pass
+    kept = 0
+    for row in rows:
+        try:
+            with connection.begin_nested():
+                connection.execute(statement, row)
+            kept += 1
+        except DBAPIError:
+            continue
+    return kept
+
+
+def _point_at_own_rows(
+    connection: sa.Connection, table: sa.Table, rng: random.Random
+) -> None:
+    """A nullable self-reference: some rows point at the row before them."""
+    pk = list(table.primary_key.columns)
+    for key in table.foreign_key_constraints:
+        own = all(_self_referring(c) for c in key.columns)
+        if not (own and pk and all(c.nullable for c in key.columns)):
+            continue
+        referred = [table.c[_target(e)[1]] for e in key.elements]
+        found = connection.execute(sa.select(*pk, *referred).order_by(*pk)).all()
+        changes = [
+            {
+                **{f"k_{c.name}": row._mapping[c] for c in pk},
+                **{
+                    f"v_{c.name}": previous._mapping[r]
+                    for c, r in zip(key.columns, referred, strict=True)
+                },
+            }
+            for previous, row in pairwise(found)
+            if rng.random() < 0.5
+        ]
+        statement = (
+            sa.update(table)
+            .where(*(c == sa.bindparam(f"k_{c.name}") for c in pk))
+            .values({c.name: sa.bindparam(f"v_{c.name}") for c in key.columns})
+        )
+        try:
+            with connection.begin_nested():
+                if changes:
+                    connection.execute(statement, changes)
+        except DBAPIError:
+            pass  # a check refused it: the rows keep NULL
+
+
+def _target(element: sa.ForeignKey) -> tuple[str, str]:
+    """The table and column a key element refers to (resolve_fks=False)."""
+    table, column = element.target_fullname.rsplit(".", 1)
+    return table.rsplit(".", 1)[-1], column
+
+
+def _mariadb_json_columns(
+    connection: sa.Connection, tables: list[str]
+) -> dict[str, set[str]]:
+    """MariaDB's JSON is LONGTEXT with a column CHECK (json_valid(...))."""
+    if not getattr(connection.dialect, "is_mariadb", False):
+        return {}
+    query = sa.text(
+        "SELECT table_name, constraint_name FROM information_schema.check_constraints"
+        " WHERE constraint_schema = DATABASE() AND check_clause LIKE 'json_valid(%'"
+    )
+    found: dict[str, set[str]] = {}
+    for table, column in connection.execute(query):
+        if table in tables:
+            found.setdefault(table, set()).add(column)
+    return found
+
+
+# --- one column's values ----------------------------------------------------
+
+
+def value_maker(
+    column: sa.Column, rng: random.Random, dialect: sa.Dialect, json_text: bool = False
+) -> Callable[[int], Any] | None:
+    """A function of the row number giving this column's value; None: unknown kind.
+
+    Row numbers 1 and 2 get the extremes of a range, so a data step meets them.
+    """
+    kind = column.type
+    make = _maker_of_kind(kind, rng, column, dialect, json_text)
+    if make is None:
+        return None
+    if not column.nullable or column.primary_key:
+        return make
+    first_null = len(LOOKALIKES) + 2 if isinstance(kind, sa.String) else 0
+    return lambda i: None if i % 5 == 3 and i >= first_null else make(i)
+
+
+def _maker_of_kind(
+    kind: sa.types.TypeEngine,
+    rng: random.Random,
+    column: sa.Column,
+    dialect: sa.Dialect,
+    json_text: bool,
+) -> Callable[[int], Any] | None:
+    if json_text or isinstance(kind, sa.JSON):
+        make_json = _json_maker(rng)
+        if json_text:
+            return lambda i: json.dumps(make_json(i), ensure_ascii=False)
+        return make_json
+    if isinstance(kind, sa.ARRAY):
+        item = _maker_of_kind(kind.item_type, rng, column, dialect, False)
+        return None if item is None else (lambda i: [item(i), item(i + 1)])
+    by_name = _maker_by_name(type(kind).__name__, kind, rng)
+    if by_name is not None:
+        return by_name
+    if getattr(kind, "enums", None):  # Enum, MySQL's ENUM: text of a few values
+        return _enum_maker(kind)
+    try:
+        python = kind.python_type
+    except NotImplementedError:
+        return None
+    makers: dict[type, Callable[[], Callable[[int], Any] | None]] = {
+        bool: lambda: lambda i: i % 2 == 0,
+        int: lambda: _integer_maker(kind, rng, column),
+        float: lambda: lambda i: round(rng.uniform(-1e6, 1e6), 2),
+        Decimal: lambda: _decimal_maker(kind, rng),
+        str: lambda: _text_maker(kind, rng, column, dialect),
+        bytes: lambda: _bytes_maker(kind, rng),
+        date: lambda: lambda i: date(1971, 1, 2) + timedelta(days=rng.randrange(24000)),
+        datetime: lambda: _datetime_maker(kind, rng),
+        time: lambda: _time_maker(kind, rng),
+        timedelta: lambda: (
+            lambda i: timedelta(days=rng.randrange(400), seconds=rng.randrange(86400))
+        ),
+        uuid.UUID: lambda: _uuid_maker(kind, rng),
+    }
+    return makers[python]() if python in makers else None
+
+
+def _maker_by_name(
+    name: str, kind: sa.types.TypeEngine, rng: random.Random
+) -> Callable[[int], Any] | None:
+    """Kinds whose Python type SQLAlchemy leaves open."""
+    if name == "SET":  # MySQL: any subset of its values
+        values = list(kind.values)
+        return lambda i: {values[i % len(values)]} if values else set()
+    if name == "YEAR":
+        return lambda i: 1901 + rng.randrange(255)
+    if name == "BIT" and hasattr(kind, "length"):  # MySQL BIT(n): an integer
+        return lambda i: rng.randrange(2 ** (kind.length or 1))
+    fixed = {
+        "INET": lambda i: f"192.0.2.{i % 256}",
+        "CIDR": lambda i: f"10.{i % 256}.0.0/16",
+        "MACADDR": lambda i: f"08:00:2b:01:02:{i % 256:02x}",
+        "MONEY": lambda i: f"{rng.randrange(10**6)}.{rng.randrange(100):02d}",
+        "TSVECTOR": lambda i: f"reds zürich {i}",
+        "OID": lambda i: i + 1,
+    }
+    return fixed.get(name)
+
+
+INTEGER_BITS = {
+    "TINYINT": 8,
+    "SMALLINT": 16,
+    "SmallInteger": 16,
+    "MEDIUMINT": 24,
+    "BIGINT": 64,
+    "BigInteger": 64,
+}
+
+
+def _integer_maker(
+    kind: sa.types.TypeEngine, rng: random.Random, column: sa.Column
+) -> Callable[[int], int]:
+    bits = INTEGER_BITS.get(type(kind).__name__, 32)
+    if getattr(kind, "unsigned", False):
+        low, high = 0, 2**bits - 1
+    else:
+        low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    if column.primary_key:  # distinct, positive: what a key usually holds
+        return lambda i: i + 1
+    edges = {1: high, 2: low}
+    small = min(high, 10_000)
+    return lambda i: edges.get(i, rng.randint(max(low, -small), small))
+
+
+def _decimal_maker(kind: sa.Numeric, rng: random.Random) -> Callable[[int], Decimal]:
+    scale = kind.scale if kind.scale is not None else 2
+    digits = (kind.precision or 12) - scale
+    largest = Decimal(10**digits - 1) + (1 - Decimal(1).scaleb(-scale) if scale else 0)
+    step = Decimal(1).scaleb(-scale)
+    edges = {1: largest, 2: -largest}
+
+    def make(i: int) -> Decimal:
+        if i in edges:
+            return edges[i]
+        whole = rng.randrange(-min(10**digits - 1, 10**6), min(10**digits, 10**6))
+        return (Decimal(whole) + step * rng.randrange(10**scale)).quantize(step)
+
+    return make
+
+
+def _text_maker(
+    kind: sa.String, rng: random.Random, column: sa.Column, dialect: sa.Dialect
+) -> Callable[[int], str]:
+    length = kind.length
+    charset = _charset(kind, column, dialect)
+    accents = charset is None or charset.startswith(("utf8", "latin1", "ucs2", "utf16"))
+    emoji = charset is None or charset.startswith("utf8mb4") or charset == "utf16"
+    fixed = [v if accents else v.replace("ü", "u") for v in LOOKALIKES]
+    fixed.append("Ä" * (length or 300) if accents else "A" * (length or 300))
+    if emoji:
+        fixed.append(EMOJI)
+    letters = string.ascii_letters + (" äöüéñß" if accents else " ")
+
+    def make(i: int) -> str:
+        if i < len(fixed):
+            return fixed[i][:length]
+        size = rng.randint(0, min(length or 40, 40))
+        return "".join(rng.choice(letters) for _ in range(size))
+
+    return make
+
+
+def _charset(kind: sa.String, column: sa.Column, dialect: sa.Dialect) -> str | None:
+    """MySQL/MariaDB: the column's character set (utf8mb4 holds emoji); else None."""
+    if dialect.name != "mysql":
+        return None
+    table_default = column.table.dialect_options["mysql"].get("default charset")
+    return (getattr(kind, "charset", None) or table_default or "utf8mb4").lower()
+
+
+def _bytes_maker(
+    kind: sa.types.TypeEngine, rng: random.Random
+) -> Callable[[int], bytes]:
+    length = getattr(kind, "length", None)
+
+    def make(i: int) -> bytes:
+        size = length if i == 1 and length else rng.randint(0, min(length or 32, 32))
+        return bytes(rng.getrandbits(8) for _ in range(size))
+
+    return make
+
+
+def _datetime_maker(kind: sa.DateTime, rng: random.Random) -> Callable[[int], datetime]:
+    # 1971-2037: what MySQL's TIMESTAMP holds too.
+    zones = [
+        timezone.utc,
+        timezone(timedelta(hours=-8)),
+        timezone(timedelta(hours=5, minutes=30)),
+    ]
+
+    def make(i: int) -> datetime:
+        moment = datetime(1971, 1, 2) + timedelta(seconds=rng.randrange(2_100_000_000))
+        return moment.replace(tzinfo=zones[i % 3]) if kind.timezone else moment
+
+    return make
+
+
+def _time_maker(kind: sa.Time, rng: random.Random) -> Callable[[int], time]:
+    def make(i: int) -> time:
+        moment = time(rng.randrange(24), rng.randrange(60), rng.randrange(60))
+        return moment.replace(tzinfo=timezone.utc) if kind.timezone else moment
+
+    return make
+
+
+def _uuid_maker(kind: sa.Uuid, rng: random.Random) -> Callable[[int], Any]:
+    if getattr(kind, "as_uuid", True):
+        return lambda i: uuid.UUID(int=rng.getrandbits(128), version=4)
+    return lambda i: str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _enum_maker(kind: sa.Enum) -> Callable[[int], Any] | None:
+    values = list(kind.enums)
+    return (lambda i: values[i % len(values)]) if values else None
+
+
+def _json_maker(rng: random.Random) -> Callable[[int], Any]:
+    def make(i: int) -> Any:
+        if i == 1:
+            return [1, "Zürich", None, {"nested": True}]
+        return {"n": i, "name": LOOKALIKES[i % len(LOOKALIKES)], "score": rng.random()}
+
+    return make

@@ -1,0 +1,151 @@
+"""Every table's rows, compared before a revision's upgrade and after its downgrade.
+
+Reading every table at every revision would make a stairway quadratic in rows
+fetched. A fingerprint per table is cheap instead: one statement for all
+tables where the database can checksum rows (PostgreSQL, MySQL/MariaDB), rows
+hashed in process on SQLite. Full rows are read only for a table whose
+fingerprint changed since they were last read, and kept until it changes.
+
+Rows are compared as the driver returns them, in the database's own types:
+'Reds' and 'reds', 1 and 1.0, are different values.
+"""
+
+import hashlib
+import json
+from itertools import zip_longest
+from typing import Any
+
+import sqlalchemy as sa
+
+Row = dict[str, Any]
+
+
+class TableRows:
+    """Rows read once per change of a table's fingerprint."""
+
+    def __init__(self) -> None:
+        # table -> (fingerprint, key columns, rows ordered by them)
+        self.read: dict[str, tuple[str | None, list[str], list[Row]]] = {}
+
+    def fingerprints(
+        self, connection: sa.Connection, tables: list[str]
+    ) -> dict[str, str | None]:
+        """Per table, text that changes when its rows do; None: no rows."""
+        if not tables:
+            return {}
+        name = connection.dialect.name
+        if name == "postgresql":
+            return _postgresql(connection, tables)
+        if name == "mysql":
+            return _mysql(connection, tables)
+        return {table: _hashed(connection, table) for table in tables}
+
+    def remember(
+        self, connection: sa.Connection, fingerprints: dict[str, str | None]
+    ) -> None:
+        """Read the full rows of each table whose fingerprint is new."""
+        for table, fingerprint in fingerprints.items():
+            if self.read.get(table, (object(),))[0] != fingerprint:
+                keys, rows = _rows(connection, table)
+                self.read[table] = (fingerprint, keys, rows)
+
+    def first_change(
+        self, connection: sa.Connection, before: dict[str, str | None]
+    ) -> str:
+        """'<table>: row <key> <column> <old> became <new>', or '' when none changed."""
+        if not before:
+            return ""
+        after = self.fingerprints(connection, list(before))
+        for table in sorted(before):
+            if after[table] == before[table]:
+                continue
+            _, keys, old = self.read[table]
+            _, new = _rows(connection, table)
+            change = difference(keys, old, new)
+            if change:
+                return f"{table}: {change}"
+        return ""
+
+
+def difference(keys: list[str], old: list[Row], new: list[Row]) -> str:
+    """The first row that differs, naming its key and the columns that changed."""
+    for name, before, after in _pairs(keys, old, new):
+        if after is None:
+            return f"row {name} is gone"
+        if before is None:
+            return f"row {name} is new"
+        changed = [c for c in {**before, **after} if before.get(c) != after.get(c)]
+        if changed:
+            return f"row {name} " + ", ".join(
+                f"{c} {before.get(c)!r} became {after.get(c)!r}" for c in changed
+            )
+    return ""
+
+
+def _pairs(
+    keys: list[str], old: list[Row], new: list[Row]
+) -> list[tuple[str, Row | None, Row | None]]:
+    """(row's name, before, after): matched by primary key, else by position."""
+    if not keys:  # rows in the order of all their values, named by position
+        old, new = sorted(old, key=repr), sorted(new, key=repr)
+        pairs = zip_longest(old, new)
+        return [(f"#{n}", before, after) for n, (before, after) in enumerate(pairs, 1)]
+
+    def key(row: Row) -> tuple:
+        return tuple(row[k] for k in keys)
+
+    new_by_key = {key(row): row for row in new}
+    old_keys = {key(row) for row in old}
+    pairs = [(row, new_by_key.get(key(row))) for row in old]
+    pairs += [(None, row) for row in new if key(row) not in old_keys]
+    return [(_named(keys, before or after), before, after) for before, after in pairs]
+
+
+def _named(keys: list[str], row: Row) -> str:
+    named = {k: row[k] for k in keys}
+    return json.dumps(named, default=str, ensure_ascii=False)
+
+
+def _rows(connection: sa.Connection, table: str) -> tuple[list[str], list[Row]]:
+    keys = sa.inspect(connection).get_pk_constraint(table)["constrained_columns"]
+    quote = connection.dialect.identifier_preparer.quote
+    order = f" ORDER BY {', '.join(map(quote, keys))}" if keys else ""
+    query = sa.text(f"SELECT * FROM {quote(table)}{order}")
+    return keys, [dict(row) for row in connection.execute(query).mappings()]
+
+
+def _postgresql(connection: sa.Connection, tables: list[str]) -> dict[str, str | None]:
+    # Each row as text, in a fixed order, hashed: all tables in one statement.
+    quote = connection.dialect.identifier_preparer.quote
+    parts = [
+        f"(SELECT md5(string_agg(t::text, chr(10) ORDER BY t::text)) "
+        f"FROM {quote(table)} AS t)"
+        for table in tables
+    ]
+    found = connection.execute(sa.text(f"SELECT {', '.join(parts)}")).one()
+    return dict(zip(tables, found, strict=True))
+
+
+def _mysql(connection: sa.Connection, tables: list[str]) -> dict[str, str | None]:
+    # CHECKSUM TABLE reads every row of each table it names, in one statement;
+    # it is 0 for an empty table.
+    quote = connection.dialect.identifier_preparer.quote
+    statement = f"CHECKSUM TABLE {', '.join(map(quote, tables))}"
+    found = {
+        name.rsplit(".", 1)[-1]: checksum
+        for name, checksum in connection.execute(sa.text(statement))
+    }
+    return {table: str(found[table]) if found.get(table) else None for table in tables}
+
+
+def _hashed(connection: sa.Connection, table: str) -> str | None:
+    # SQLite runs in process: reading the rows costs no round trip.
+    quote = connection.dialect.identifier_preparer.quote
+    cursor = connection.connection.cursor()
+    try:
+        rows = cursor.execute(f"SELECT * FROM {quote(table)}").fetchall()
+    finally:
+        cursor.close()
+    if not rows:
+        return None
+    return hashlib.md5(repr(rows).encode(), usedforsecurity=False).hexdigest()
