@@ -24,10 +24,12 @@ types do not survive; a data step rarely needs them, and the comparison of
 values still follows the real column's collation.
 """
 
+import ast
 import functools
 import keyword
 import logging
 import re
+import textwrap
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,8 +47,17 @@ from . import embedded_server
 
 LINE_LENGTH = 88
 INDENT = "    "
-# Module-level names of script.py.mako that a class must not shadow.
-SCAFFOLD_NAMES = frozenset({"Base", "DeclarativeBase", "Mapped", "Sequence"})
+# Module-level names of script.py.mako. A class attribute of the same name would
+# hide the module-level one from the rest of the class body (a column "sa"
+# breaks every sa.Unicode() below it), so columns named so get another name.
+SCAFFOLD_NAMES = frozenset(
+    {
+        *("Base", "DeclarativeBase", "Mapped", "Sequence", "mapped_column"),
+        *("sa", "op", "migration_session", "update_in_batches", "squawk_ignore"),
+        *("done", "revision", "down_revision", "branch_labels", "depends_on"),
+        *("upgrade", "downgrade"),
+    }
+)
 # Attribute names that declarative classes keep for themselves.
 RESERVED_ATTRIBUTES = frozenset({"metadata", "registry"})
 # Whether the tables at head are computed on PostgreSQL, the project's
@@ -101,10 +112,12 @@ def template_args(config: Config, tables: Sequence[str]) -> dict[str, str]:
             )
         )
     chosen = [at_head.tables[name] for name in dict.fromkeys(tables)]
+    names = class_names(chosen)
     imports: set[str] = set()
+    in_use = names_in_use(chosen, imports) | set(names)
     classes = [
-        render_class(table, name, imports)
-        for table, name in zip(chosen, class_names(chosen), strict=True)
+        render_class(table, name, Frozen(chosen, in_use), imports)
+        for table, name in zip(chosen, names, strict=True)
     ]
     return {
         "frozen_imports": "".join(f"{statement}\n" for statement in sorted(imports)),
@@ -247,29 +260,105 @@ class Call:
         return opening + "".join(f"{inner}{a},\n" for a in self.arguments) + closing
 
 
-def render_class(table: sa.Table, class_name: str, imports: set[str]) -> str:
+@dataclass(frozen=True)
+class Frozen:
+    """What every class of one revision shares."""
+
+    tables: Sequence[sa.Table]
+    # Module-level names and names the class bodies read: no attribute's.
+    names_in_use: set[str]
+
+    def holds(self, key: sa.ForeignKeyConstraint) -> bool:
+        return key.referred_table.name in {table.name for table in self.tables}
+
+    def tables_argument(self, also: sa.Table) -> str:
+        """``tables="players teams"`` for these tables and ``also``."""
+        names = [table.name for table in [*self.tables, also]]
+        separator = "," if any(re.search(r"\s", name) for name in names) else " "
+        return f"tables={quote(separator.join(names))}"
+
+
+def names_in_use(tables: Sequence[sa.Table], imports: set[str]) -> set[str]:
+    """The scaffold's names, the imports' and the names the columns' code reads.
+
+    A column called ``datetime``, ``str`` or ``Base`` must not become an
+    attribute of that name: its mapped_column() would hide the module or the
+    type from the lines that follow it in the class.
+    """
+    read: set[str] = set()
+    for column in (column for table in tables for column in table.columns):
+        for code in (render_type(column.type, imports), annotation(column, imports)):
+            read |= {n.id for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Name)}
+    bound = {statement.split()[-1] for statement in imports}
+    return read | bound | SCAFFOLD_NAMES
+
+
+def render_class(
+    table: sa.Table, class_name: str, frozen: Frozen, imports: set[str]
+) -> str:
     lines = [
         f"class {class_name}(Base):",
         f"{INDENT}__tablename__ = {quote(table.name)}",
     ]
-    table_args = [*unique_constraints(table), *composite_foreign_keys(table)]
+    keys = [key for key in table.foreign_key_constraints if frozen.holds(key)]
+    table_args = [*unique_constraints(table), *composite_foreign_keys(keys)]
     table_args += indexes(table)
     if table_args:
         lines.append(render_tuple(f"{INDENT}__table_args__ = ", table_args))
     lines.append("")
     taken = {"__tablename__", "__table_args__", *RESERVED_ATTRIBUTES}
-    lines += [render_column(column, taken, imports) for column in table.columns]
+    taken |= frozen.names_in_use
+    left_out = keys_left_out(table, frozen)
+    for column in table.columns:
+        lines += left_out.get(column.name, [])
+        lines.append(render_column(column, taken, frozen, imports))
     return "\n".join(lines)
 
 
-def render_column(column: sa.Column, taken: set[str], imports: set[str]) -> str:
+def keys_left_out(table: sa.Table, frozen: Frozen) -> dict[str, list[str]]:
+    """Comment lines, by column, for the foreign keys a frozen class leaves out.
+
+    A key to a table that is not frozen beside it cannot be resolved:
+    SQLAlchemy raises NoReferencedTableError as soon as the class writes a row.
+    The column stays; the comment sits above the key's first column.
+    """
+    comments: dict[str, list[str]] = {}
+    for key in sorted(table.foreign_key_constraints, key=columns_of):
+        if frozen.holds(key):
+            continue
+        text = (
+            f"{render_key(key)} left out: {key.referred_table.name} is not frozen "
+            "here (the database keeps the key). To keep it, freeze both: make "
+            f"revision m=... {frozen.tables_argument(key.referred_table)}"
+        )
+        first = next(c.name for c in table.columns if c.name in key.column_keys)
+        comments.setdefault(first, []).extend(
+            textwrap.wrap(
+                text,
+                LINE_LENGTH,
+                initial_indent=f"{INDENT}# ",
+                subsequent_indent=f"{INDENT}# ",
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        )
+    return comments
+
+
+def render_key(key: sa.ForeignKeyConstraint) -> str:
+    if len(key.elements) == 1:
+        return str(single_key(key.elements[0]))
+    return str(composite_key(key))
+
+
+def render_column(
+    column: sa.Column, taken: set[str], frozen: Frozen, imports: set[str]
+) -> str:
     attribute = python_name(column.name, taken)
-    python_type = annotation(column.type, imports)
-    if column.nullable and not column.primary_key:
-        python_type += " | None"
+    python_type = annotation(column, imports)
     arguments = [] if attribute == column.name else [quote(column.name)]
     arguments.append(render_type(column.type, imports))
-    arguments += [str(foreign_key) for foreign_key in foreign_keys_of(column)]
+    arguments += [str(key) for key in foreign_keys_of(column, frozen)]
     if column.primary_key:
         arguments.append("primary_key=True")
     if isinstance(frozen_type(column.type), sa.types.NullType):
@@ -342,8 +431,15 @@ def postgresql_autogenerate() -> AutogenContext:
         return AutogenContext(context)
 
 
-def annotation(reflected: sa.types.TypeEngine, imports: set[str]) -> str:
+def annotation(column: sa.Column, imports: set[str]) -> str:
     """The Python type inside ``Mapped[...]``, importing its module if needed."""
+    python_type = python_annotation(column.type, imports)
+    if column.nullable and not column.primary_key:
+        return f"{python_type} | None"
+    return python_type
+
+
+def python_annotation(reflected: sa.types.TypeEngine, imports: set[str]) -> str:
     frozen = frozen_type(reflected)
     try:
         python_type = frozen.python_type
@@ -358,28 +454,36 @@ def annotation(reflected: sa.types.TypeEngine, imports: set[str]) -> str:
     return f"{python_type.__module__}.{python_type.__qualname__}"
 
 
-def foreign_keys_of(column: sa.Column) -> list[Call]:
+def foreign_keys_of(column: sa.Column, frozen: Frozen) -> list[Call]:
     """The column's own foreign keys; composite ones go to __table_args__."""
     return [
-        Call("sa.ForeignKey", [quote(target(key)), *fk_options(key)])
+        single_key(key)
         for key in sorted(column.foreign_keys, key=target)
-        if len(key.constraint.elements) == 1
+        if len(key.constraint.elements) == 1 and frozen.holds(key.constraint)
     ]
 
 
-def composite_foreign_keys(table: sa.Table) -> list[Call]:
+def single_key(key: sa.ForeignKey) -> Call:
+    return Call("sa.ForeignKey", [quote(target(key)), *fk_options(key)])
+
+
+def composite_foreign_keys(keys: Iterable[sa.ForeignKeyConstraint]) -> list[Call]:
     return [
-        Call(
-            "sa.ForeignKeyConstraint",
-            [
-                render_list(constraint.column_keys),
-                render_list(map(target, constraint.elements)),
-                *fk_options(constraint),
-            ],
-        )
-        for constraint in sorted(table.foreign_key_constraints, key=columns_of)
-        if len(constraint.elements) > 1
+        composite_key(key)
+        for key in sorted(keys, key=columns_of)
+        if len(key.elements) > 1
     ]
+
+
+def composite_key(key: sa.ForeignKeyConstraint) -> Call:
+    return Call(
+        "sa.ForeignKeyConstraint",
+        [
+            render_list(key.column_keys),
+            render_list(map(target, key.elements)),
+            *fk_options(key),
+        ],
+    )
 
 
 def target(foreign_key: sa.ForeignKey) -> str:

@@ -175,3 +175,105 @@ def test_refuses_a_composite_primary_key_with_one_line(players: sa.Engine) -> No
 
     message = str(error.value)
     assert "single-column primary key" in message and "\n" not in message
+
+
+# A table with a foreign key: members.team_id references teams.id. A revision's
+# frozen classes, as `make revision` writes them, carry that key only when the
+# referenced table is frozen beside them; either way update_in_batches works.
+class Club(DeclarativeBase):
+    """The tables as the migrations leave them, keys included."""
+
+    metadata = sa.MetaData()
+
+
+class ClubTeam(Club):
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.Unicode(100))
+
+
+class ClubMember(Club):
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.Unicode(200))
+    team_id: Mapped[int | None] = mapped_column(sa.ForeignKey("teams.id"))
+
+
+class MembersAlone(DeclarativeBase):
+    """make revision tables="members": the key to teams is left out."""
+
+    metadata = sa.MetaData()
+
+
+class MemberAlone(MembersAlone):
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.Unicode(200))
+    # sa.ForeignKey("teams.id") left out: teams is not frozen here (the database keeps
+    # the key). To keep it, freeze both: make revision m=... tables="members teams"
+    team_id: Mapped[int | None] = mapped_column(sa.Integer())
+
+
+class MembersAndTeams(DeclarativeBase):
+    """make revision tables="members teams": the key stays."""
+
+    metadata = sa.MetaData()
+
+
+class Team(MembersAndTeams):
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.Unicode(100))
+
+
+class Member(MembersAndTeams):
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.Unicode(200))
+    team_id: Mapped[int | None] = mapped_column(sa.Integer(), sa.ForeignKey("teams.id"))
+
+
+@pytest.fixture
+def club(database: sa.Engine) -> sa.Engine:
+    """Two teams; members with gaps in their ids, a third in each team or none."""
+    Club.metadata.create_all(database)
+    with database.begin() as connection:
+        teams = [{"id": 1, "name": "Reds"}, {"id": 2, "name": "Blues"}]
+        connection.execute(sa.insert(ClubTeam), teams)
+        members = [
+            {"id": id_, "name": f"member {id_}", "team_id": [None, 1, 2][id_ % 3]}
+            for id_ in IDS
+        ]
+        connection.execute(sa.insert(ClubMember), members)
+    return database
+
+
+def transfer(member: sa.Row[Any]) -> dict[str, Any]:
+    """Swap the two teams' members; names in capitals."""
+    moved = {1: 2, 2: 1}.get(member.team_id, member.team_id)
+    return {"name": member.name.upper(), "team_id": moved}
+
+
+@pytest.mark.parametrize("frozen", [MemberAlone, Member], ids=["alone", "with_teams"])
+def test_updates_a_table_with_a_foreign_key_through_frozen_classes(
+    club: sa.Engine, frozen: type[Any]
+) -> None:
+    done = run_in_revision(
+        club,
+        lambda: update_in_batches(
+            frozen, transfer, frozen.name, frozen.team_id, batch_size=4
+        ),
+    )
+
+    with club.connect() as connection:
+        rows = connection.execute(sa.select(ClubMember.id, ClubMember.team_id))
+        teams = dict(rows.all())
+        names = set(connection.scalars(sa.select(ClubMember.name)))
+    assert done == len(IDS)
+    assert teams == {id_: [None, 2, 1][id_ % 3] for id_ in IDS}
+    assert names == {f"MEMBER {id_}" for id_ in IDS}
