@@ -82,7 +82,11 @@ def type_shape(type_: sa.types.TypeEngine) -> tuple:
     return (family, *sizes)
 
 
-def columns(table: sa.Table) -> list[tuple]:
+def columns(table: sa.Table, frozen: set[str] | None = None) -> list[tuple]:
+    """The columns' shape; with ``frozen``, only the keys to these tables.
+
+    A frozen class keeps a foreign key only to a table frozen beside it.
+    """
     return [
         (
             column.name,
@@ -90,7 +94,11 @@ def columns(table: sa.Table) -> list[tuple]:
             # SQLite reports `id INTEGER PRIMARY KEY` nullable; keys never are.
             column.nullable and not column.primary_key,
             column.primary_key,
-            sorted(key.target_fullname for key in column.foreign_keys),
+            sorted(
+                key.target_fullname
+                for key in column.foreign_keys
+                if frozen is None or key.target_fullname.rsplit(".", 1)[0] in frozen
+            ),
         )
         for column in table.columns
     ]
@@ -112,9 +120,10 @@ def reflected_uniques(engine: sa.Engine, name: str) -> list[tuple]:
 
 
 def assert_frozen_tables_match(engine: sa.Engine, metadata: sa.MetaData) -> None:
+    names = set(metadata.tables)
     for name, frozen in metadata.tables.items():
         reflected = sa.Table(name, sa.MetaData(), autoload_with=engine)
-        assert columns(frozen) == columns(reflected), name
+        assert columns(frozen) == columns(reflected, names), name
         assert frozen_uniques(frozen) == reflected_uniques(engine, name), name
 '''
 
@@ -188,9 +197,9 @@ def assert_ruff_clean(project: Path, revision: Path) -> None:
     run([".venv/bin/ruff", "format", "--check", str(revision)], cwd=project)
 
 
-def fill_in_data_step(revision: Path) -> None:
+def fill_in_data_step(revision: Path, step: dict[str, str] = DATA_STEP) -> None:
     text = revision.read_text()
-    for function, body in DATA_STEP.items():
+    for function, body in step.items():
         # The scaffold's comments may stand between the signature and its pass.
         stub = rf"def {function}\(\) -> None:\n(?:    #.*\n)*    pass\n"
         found = re.search(stub, text)
@@ -433,3 +442,175 @@ def test_history_sqlite_cannot_run_is_one_line(project: Path) -> None:
     assert line.endswith("write the frozen models by hand.")
     assert "Traceback" not in result.stderr
     assert not list(project.glob("migrations/versions/*_x.py"))
+
+
+# Columns named like the modules and names a revision's code reads, and keys to
+# tables that are not frozen beside them: one single-column, one composite.
+SHADOWS = ["datetime", "sa", "Base", "op", "Mapped", "mapped_column", "decimal"]
+SHADOWS += ["typing", "str", "int", "exact_unicode", "done"]
+SHADOWS_REVISION = '''"""Columns named like the scaffold's names."""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0dd0000000d1"
+down_revision = {previous!r}
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "venues",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("code", sa.String(10), primary_key=True),
+    )
+    op.create_table(
+        "fixtures",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("datetime", sa.DateTime()),
+        sa.Column("sa", sa.Unicode(20)),
+        sa.Column("Base", sa.Integer()),
+        sa.Column("op", sa.Unicode(20)),
+        sa.Column("Mapped", sa.Boolean()),
+        sa.Column("mapped_column", sa.Unicode(20)),
+        sa.Column("decimal", sa.Numeric(10, 2)),
+        sa.Column("typing", sa.JSON()),
+        sa.Column("str", sa.Unicode(20)),
+        sa.Column("int", sa.Integer()),
+        sa.Column("exact_unicode", sa.Unicode(20)),
+        sa.Column("done", sa.Boolean()),
+        sa.Column("date", sa.Date()),
+        sa.Column("home", sa.Integer(), sa.ForeignKey("teams.id")),
+        sa.Column("venue_id", sa.Integer()),
+        sa.Column("venue_code", sa.String(10)),
+        sa.Column("kickoff", sa.DateTime()),
+        sa.Column("fee", sa.Numeric(10, 2)),
+        sa.ForeignKeyConstraint(
+            ["venue_id", "venue_code"], ["venues.id", "venues.code"]
+        ),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("fixtures")
+    op.drop_table("venues")
+'''
+
+# The data step: swap two shadowed columns (the downgrade swaps them back),
+# reading a third, through the frozen class and update_in_batches.
+SWAP = """
+    update_in_batches(
+        Fixture,
+        lambda row: {"sa_": row.op_, "op_": row.sa_, "str_": str(row.datetime_)},
+        Fixture.sa_,
+        Fixture.op_,
+        Fixture.datetime_,
+    )
+"""
+UNSWAP = """
+    update_in_batches(
+        Fixture,
+        lambda row: {"sa_": row.op_, "op_": row.sa_, "str_": None},
+        Fixture.sa_,
+        Fixture.op_,
+    )
+"""
+
+SHADOWS_TEST = '''"""The frozen Fixture class, its attributes renamed, works on rows."""
+
+import datetime
+import decimal
+from pathlib import Path
+
+from .disposable_database import disposable_database
+from .migration_steps import MigrationSteps
+from .table_shape import assert_frozen_tables_match, load_revision
+
+REVISION = load_revision({path!r})
+KICKOFF = datetime.datetime(2026, 5, 1, 20, 45)
+
+
+def test_frozen_fixtures_match_sqlite_but_for_the_keys(tmp_path: Path) -> None:
+    # The types are SQLite's generic ones: compared where they were computed.
+    with disposable_database("sqlite", tmp_path) as engine:
+        MigrationSteps(engine).upgrade("0dd0000000d1")
+        assert sorted(REVISION.Base.metadata.tables) == ["fixtures"]
+        assert_frozen_tables_match(engine, REVISION.Base.metadata)
+
+
+def test_update_in_batches_on_fixtures_with_keys(steps: MigrationSteps) -> None:
+    steps.upgrade("0dd0000000d1")
+    steps.insert("teams", [{{"id": 7, "name": "Reds"}}])
+    steps.insert("venues", [{{"id": 1, "code": "N"}}])
+    fixtures = [
+        {{
+            "id": id_, "datetime": KICKOFF, "sa": f"sa {{id_}}", "op": f"op {{id_}}",
+            "Base": id_, "decimal": decimal.Decimal("1.50"), "home": 7,
+            "venue_id": 1, "venue_code": "N",
+        }}
+        for id_ in (3, 1, 2)
+    ]
+    steps.insert("fixtures", fixtures)
+    before = steps.rows("fixtures")
+
+    steps.upgrade({revision!r})
+
+    after = steps.rows("fixtures")
+    assert [(row["sa"], row["op"]) for row in after] == [
+        (row["op"], row["sa"]) for row in before
+    ]
+    assert {{row["str"] for row in after}} == {{str(KICKOFF)}}
+    assert [row["home"] for row in after] == [7, 7, 7]
+
+    steps.downgrade("0dd0000000d1")
+
+    assert steps.rows("fixtures") == before
+'''
+
+
+def test_shadowing_names_and_unfrozen_keys_render_code_that_works_on_rows(
+    project: Path,
+) -> None:
+    shadows = project / "migrations/versions/2026_01_03_0000-0dd0000000d1_shadows.py"
+    shadows.write_text(SHADOWS_REVISION.format(previous=PREVIOUS_HEAD))
+    test_file = project / "tests/test_frozen_shadows.py"
+    try:
+        run(
+            ["make", "revision", "m=fixtures on rows", "tables=fixtures"],
+            cwd=project,
+            env=UNREACHABLE,
+        )
+        revision = new_revision(project, "fixtures_on_rows")
+        text = revision.read_text()
+        for name in SHADOWS:
+            assert re.search(rf'\n    {name}_: .*\(\s*"{name}", ', text), name
+        code = [line for line in text.splitlines() if not line.startswith("    #")]
+        assert not [line for line in code if "ForeignKey" in line], "keys kept"
+        assert (
+            '    # sa.ForeignKey("teams.id") left out: teams is not frozen here'
+        ) in text
+        assert 'make revision m=... tables="fixtures teams"\n    home: ' in text
+        assert 'tables="fixtures venues"\n    venue_id: ' in text
+        assert_ruff_clean(project, revision)
+
+        fill_in_data_step(revision, {"upgrade": SWAP, "downgrade": UNSWAP})
+        assert_ruff_clean(project, revision)
+        test_file.write_text(
+            SHADOWS_TEST.format(path=str(revision), revision=revision_id(revision))
+        )
+        # models.py is ahead of the migrations here on purpose (players.coach)
+        # and has no fixtures: leave its comparison out, run all the rest.
+        addopts = {"PYTEST_ADDOPTS": "-v -k 'not models_match_migrations'"}
+        result = run(["make", "test-migrations"], cwd=project, env=addopts)
+        passed = re.findall(r"test_frozen_shadows.py::\S+ PASSED", result.stdout)
+        assert len(passed) == 1 + len(backends_tested(result.stdout)), passed
+    finally:
+        written = project.glob("migrations/versions/*_fixtures_on_rows.py")
+        for path in [shadows, test_file, *written]:
+            path.unlink(missing_ok=True)
+
+
+def backends_tested(output: str) -> set[str]:
+    """The backends a verbose pytest run of the baked project ran tests on."""
+    return set(re.findall(r"\[(sqlite|postgresql|mysql)\] PASSED", output))

@@ -14,6 +14,7 @@ from alembic import op
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 ${imports if imports else ""}
 from {{ cookiecutter.package_name }}.data_migrations import (
+    exact_unicode,
     migration_session,
     update_in_batches,
 )
@@ -55,6 +56,7 @@ ${frozen_models}
 def upgrade() -> None:
     # MySQL/MariaDB commit each schema change at once: to let a second run
     # finish a killed one, guard each with `if not done("table", column=...)`.
+    # Names to join on or keep unique: exact_unicode(n) (migrations/README.md).
     ${upgrades if upgrades else "pass"}
     # Data: a Session on Alembic's connection, working on the frozen models.
     # Alembic owns the transaction, so never commit; the block flushes.

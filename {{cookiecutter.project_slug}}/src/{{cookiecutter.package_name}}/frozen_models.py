@@ -52,10 +52,24 @@ INDENT = "    "
 # breaks every sa.Unicode() below it), so columns named so get another name.
 SCAFFOLD_NAMES = frozenset(
     {
-        *("Base", "DeclarativeBase", "Mapped", "Sequence", "mapped_column"),
-        *("sa", "op", "migration_session", "update_in_batches", "squawk_ignore"),
-        *("done", "revision", "down_revision", "branch_labels", "depends_on"),
-        *("upgrade", "downgrade"),
+        "Sequence",
+        "sa",
+        "op",
+        "DeclarativeBase",
+        "Mapped",
+        "mapped_column",
+        "exact_unicode",
+        "migration_session",
+        "update_in_batches",
+        "squawk_ignore",
+        "done",
+        "revision",
+        "down_revision",
+        "branch_labels",
+        "depends_on",
+        "Base",
+        "upgrade",
+        "downgrade",
     }
 )
 # Attribute names that declarative classes keep for themselves.
@@ -326,23 +340,36 @@ def keys_left_out(table: sa.Table, frozen: Frozen) -> dict[str, list[str]]:
     for key in sorted(table.foreign_key_constraints, key=columns_of):
         if frozen.holds(key):
             continue
-        text = (
+        why = (
             f"{render_key(key)} left out: {key.referred_table.name} is not frozen "
-            "here (the database keeps the key). To keep it, freeze both: make "
-            f"revision m=... {frozen.tables_argument(key.referred_table)}"
+            "here (the database keeps the key). To keep it, freeze both:"
         )
+        command = f"make revision m=... {frozen.tables_argument(key.referred_table)}"
         first = next(c.name for c in table.columns if c.name in key.column_keys)
-        comments.setdefault(first, []).extend(
-            textwrap.wrap(
-                text,
-                LINE_LENGTH,
-                initial_indent=f"{INDENT}# ",
-                subsequent_indent=f"{INDENT}# ",
-                break_long_words=False,
-                break_on_hyphens=False,
-            )
-        )
+        comments.setdefault(first, []).extend(comment_lines(why, command))
     return comments
+
+
+def comment_lines(text: str, command: str) -> list[str]:
+    """``text`` as comment lines, then ``command`` on one line if it fits."""
+    lines = wrap_comment(text)
+    if len(joined := f"{lines[-1]} {command}") <= LINE_LENGTH:
+        return [*lines[:-1], joined]
+    if len(alone := f"{INDENT}# {command}") <= LINE_LENGTH:
+        return [*lines, alone]
+    return wrap_comment(f"{text} {command}")
+
+
+def wrap_comment(text: str) -> list[str]:
+    prefix = f"{INDENT}# "
+    return textwrap.wrap(
+        text,
+        LINE_LENGTH,
+        initial_indent=prefix,
+        subsequent_indent=prefix,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
 
 
 def render_key(key: sa.ForeignKeyConstraint) -> str:
