@@ -45,6 +45,9 @@ def upgrade() -> None:
         sa.Column("happened_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("scores", postgresql.ARRAY(sa.Integer())),
         sa.Column("email", postgresql.CITEXT()),
+        # Named like the modules the frozen class reads: renamed attributes.
+        sa.Column("uuid", sa.Uuid()),
+        sa.Column("postgresql", sa.Text()),
     )
 
 
@@ -66,6 +69,8 @@ FROZEN_EVENT = """class Event(Base):
     )
     scores: Mapped[list | None] = mapped_column(postgresql.ARRAY(sa.INTEGER()))
     email: Mapped[str | None] = mapped_column(postgresql.CITEXT())
+    uuid_: Mapped[uuid.UUID | None] = mapped_column("uuid", sa.UUID())
+    postgresql_: Mapped[str | None] = mapped_column("postgresql", sa.TEXT())
 """
 
 
