@@ -52,6 +52,10 @@ ${frozen_models}
 #     position: Mapped[str | None] = mapped_column(sa.Unicode(200))
 % endif
 
+# `make test-migrations` fills every empty table with generated rows before
+# this upgrade; a seed_rows(rows) function here can add or replace them for
+# rules the schema cannot say (migrations/README.md, "Seeded rows").
+
 
 def upgrade() -> None:
     # MySQL/MariaDB commit each schema change at once: to let a second run
