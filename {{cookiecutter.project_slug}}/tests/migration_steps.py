@@ -14,15 +14,19 @@ never taken from the application's models. Only a database the harness made
 (``disposable_database``) is accepted: anything else is refused.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import RevisionStep
 from alembic.script import Script, ScriptDirectory
+from alembic.util import CommandError
 
 from {{ cookiecutter.package_name }}.database import migration_engine, run_with_engine
 from {{ cookiecutter.package_name }}.urls import shown
@@ -160,3 +164,12 @@ class MigrationSteps:
             migrate(self.engine)
         else:
             run_with_engine(migration_engine(url), migrate)
+
+
+@contextmanager
+def one_line_failure() -> Iterator[None]:
+    """A revision that fails is one line naming it (env.py), not a traceback."""
+    try:
+        yield
+    except CommandError as error:
+        raise pytest.fail.Exception(str(error), pytrace=False) from None

@@ -120,13 +120,52 @@ def seed_empty_tables(
 
 
 def replace_rows(connection: sa.Connection, wanted: dict[str, list[Row]]) -> None:
-    """Make each table hold exactly the rows given (a revision's seed_rows hook)."""
-    metadata = reflected(connection, list(wanted))
-    ordered = _parents_first(metadata)
-    for table in reversed(ordered):
-        connection.execute(sa.delete(table))
+    """Make each table hold exactly the rows given (a revision's seed_rows hook).
+
+    A row whose primary key is already there is updated, in the columns that
+    differ only: the rows pointing at it stay valid, and generated columns
+    are not written. Rows without a key there are inserted; the rest deleted.
+    """
+    ordered = _parents_first(reflected(connection, list(wanted)))
+    gone: dict[str, list[tuple]] = {}
     for table in ordered:
-        _insert_all(connection, table, wanted[table.name])
+        gone[table.name] = _upsert(connection, table, wanted[table.name])
+    for table in reversed(ordered):  # children's rows before their parents'
+        if gone[table.name]:
+            key = sa.tuple_(*table.primary_key.columns)
+            connection.execute(sa.delete(table).where(key.in_(gone[table.name])))
+
+
+def _upsert(connection: sa.Connection, table: sa.Table, rows: list[Row]) -> list[tuple]:
+    """Update or insert ``rows``; the keys of the rows there that were not given."""
+    key = [column.name for column in table.primary_key.columns]
+    if not key:  # nothing to match rows by: the table is filled anew
+        connection.execute(sa.delete(table))
+        _insert_all(connection, table, rows)
+        return []
+    there = {
+        tuple(row[name] for name in key): dict(row)
+        for row in connection.execute(sa.select(table)).mappings()
+    }
+    new = []
+    for row in rows:
+        values = tuple(row.get(name) for name in key)
+        old = there.pop(values, None)
+        if old is None:
+            new.append(row)
+            continue
+        changed = {name: value for name, value in row.items() if old.get(name) != value}
+        if changed:
+            update = sa.update(table).where(*_at_key(table, values))
+            connection.execute(update.values(changed))
+    _insert_all(connection, table, new)
+    return list(there)
+
+
+def _at_key(table: sa.Table, values: tuple) -> list[sa.ColumnElement[bool]]:
+    """The condition that picks the row with this primary key."""
+    key = table.primary_key.columns
+    return [column == value for column, value in zip(key, values, strict=True)]
 
 
 def read_rows(connection: sa.Connection, tables: list[str]) -> dict[str, list[Row]]:
@@ -477,6 +516,8 @@ INTEGER_BITS = {
 def _integer_maker(
     kind: sa.types.TypeEngine, rng: random.Random, column: sa.Column
 ) -> Callable[[int], int]:
+    if type(kind).__name__ == "TINYINT" and getattr(kind, "display_width", 0) == 1:
+        return lambda i: i % 2  # MySQL's BOOLEAN: what sa.Boolean writes there
     bits = INTEGER_BITS.get(type(kind).__name__, 32)
     if getattr(kind, "unsigned", False):
         low, high = 0, 2**bits - 1

@@ -12,7 +12,12 @@ from alembic.autogenerate import RevisionContext, render_python_code
 from alembic.operations.ops import MigrationScript
 from alembic.runtime.environment import EnvironmentContext
 
-from .migration_steps import MigrationSteps, alembic_config, script_directory
+from .migration_steps import (
+    MigrationSteps,
+    alembic_config,
+    one_line_failure,
+    script_directory,
+)
 
 # What command.check passes to autogenerate.
 CHECK_ARGUMENTS = {
@@ -29,7 +34,8 @@ CHECK_ARGUMENTS = {
 
 
 def test_models_match_migrations_at_head(steps_near_head: MigrationSteps) -> None:
-    steps_near_head.upgrade("head")
+    with one_line_failure():
+        steps_near_head.upgrade("head")
 
     missing = operations_to_match_the_models(steps_near_head)
 

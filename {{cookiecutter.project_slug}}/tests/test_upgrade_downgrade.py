@@ -6,14 +6,15 @@ it, and it must climb back to head. The branches of other roots, which
 Alembic's downgrade to one revision keeps, are stepped down one by one.
 """
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
-from alembic.util import CommandError
 
 from . import irreversible
-from .migration_steps import MigrationSteps, revisions, script_directory
+from .migration_steps import (
+    MigrationSteps,
+    one_line_failure,
+    revisions,
+    script_directory,
+)
 from .schema_snapshot import Snapshot, differences, snapshot
 from .stairway import Climber
 
@@ -83,12 +84,3 @@ def heads() -> set[str]:
 def schema(steps: MigrationSteps) -> dict:
     with steps.engine.connect() as connection:
         return snapshot(connection)
-
-
-@contextmanager
-def one_line_failure() -> Iterator[None]:
-    """A revision that fails is one line naming it (env.py), not a traceback."""
-    try:
-        yield
-    except CommandError as error:
-        raise pytest.fail.Exception(str(error), pytrace=False) from None

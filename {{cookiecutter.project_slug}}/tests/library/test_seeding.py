@@ -6,7 +6,7 @@
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql
 
-from ..seeding import LOOKALIKES, Settings, seed_empty_tables
+from ..seeding import LOOKALIKES, Settings, read_rows, replace_rows, seed_empty_tables
 
 COMMON = [
     sa.Integer(),
@@ -116,6 +116,44 @@ def test_every_kind_and_constraint_gets_rows(database: sa.Engine, backend: str) 
     pointing = [row["replay_of"] for row in rows["matches"] if row["replay_of"]]
     assert pointing and set(pointing) <= ids
     assert all(row["games"] > 0 for row in rows["seasons"])
+
+
+def test_a_boolean_gets_only_true_and_false(database: sa.Engine) -> None:
+    """MySQL keeps sa.Boolean as TINYINT(1), with a CHECK (flag IN (0, 1))."""
+    metadata = sa.MetaData()
+    sa.Table(
+        "flags",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("flag", sa.Boolean(create_constraint=True), nullable=False),
+    )
+    metadata.create_all(database)
+
+    with database.begin() as connection:
+        seed_empty_tables(connection, ["flags"], Settings(7, 20))
+        flags = connection.execute(sa.text("SELECT flag FROM flags")).scalars().all()
+
+    assert len(flags) == 20, "the check constraint refused some rows"
+    assert set(flags) == {0, 1}
+
+
+def test_replaced_rows_keep_the_rows_pointing_at_them(database: sa.Engine) -> None:
+    """A seed_rows hook changes a parent's column: its children stay valid."""
+    metadata = schema("sqlite")
+    metadata.create_all(database)
+    with database.begin() as connection:
+        seed_empty_tables(connection, ["seasons", "matches"], Settings(7, 20))
+        rows = read_rows(connection, ["seasons", "matches"])
+        seasons = [{**season, "games": 38} for season in rows["seasons"]]
+        # One match fewer; the others point at no replay (at rows updated).
+        matches = [{**match, "replay_of": None} for match in rows["matches"][:-1]]
+
+        replace_rows(connection, {"seasons": seasons, "matches": matches})
+
+        assert read_rows(connection, ["seasons", "matches"]) == {
+            "seasons": seasons,
+            "matches": matches,
+        }
 
 
 if __name__ == "__main__":
