@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cookiecutter.main import cookiecutter
@@ -34,6 +34,9 @@ class History:
     # Python run in the project's venv with a database URL in sys.argv[1]:
     # the tables before the first revision (README step 5), or None.
     before_first_revision: str | None = None
+    # README step 6: a seed_rows hook per revision id, for the rules its data
+    # step relies on that the schema does not state.
+    seed_rows: dict[str, str] = field(default_factory=dict)
 
 
 HISTORIES = {
@@ -54,6 +57,29 @@ from mlflow.store.db.base_sql_model import Base  # noqa: F401
             "from mlflow.store.tracking.dbmodels.initial_models import Base\n"
             "Base.metadata.create_all(sa.create_engine(sys.argv[1]))\n"
         ),
+        # The revisions a first seeded run names with an upgrade or downgrade
+        # that raises on rows mlflow itself never writes.
+        seed_rows={
+            "90e64c465722": '''def seed_rows(rows):
+    """mlflow: every run belongs to an experiment (runs.experiment_id is set)."""
+    experiments = [row["experiment_id"] for row in rows["experiments"]]
+    runs = [
+        {**run, "experiment_id": experiments[n % len(experiments)]}
+        for n, run in enumerate(rows["runs"])
+    ]
+    return {"runs": runs}
+''',
+            "1b5f0d9ad7c1": '''def seed_rows(rows):
+    """mlflow: every endpoint has a name of its own."""
+    endpoints = enumerate(rows["endpoints"])
+    return {"endpoints": [{**row, "name": f"endpoint {n}"} for n, row in endpoints]}
+''',
+            "75868b020152": '''def seed_rows(rows):
+    """mlflow: spans.dimension_attributes holds mlflow's own JSON, or NULL."""
+    spans = [{**span, "dimension_attributes": None} for span in rows["spans"]]
+    return {"spans": spans}
+''',
+        },
     ),
     "dagster": History(
         distribution="dagster==1.13.29",
@@ -232,6 +258,7 @@ def adopt(name: str, into: Path) -> Path:
         work.step("5. no baseline: the first revision needs no tables made before it")
     declare_irreversible(work, name)
     declare_online_only(work, name)
+    give_seed_rows(work, history)
     (project / "ADOPTION.md").write_text(
         f"# Adopting {history.distribution}\n\n" + "\n".join(work.log) + "\n"
     )
@@ -325,6 +352,20 @@ def declare_online_only(work: Adoption, application: str) -> None:
         declaration = f'online_only = "{application}: {reason}"\n\n\n'
         path.write_text("".join([*lines[: line - 1], declaration, *lines[line - 1 :]]))
         work.edited(path.relative_to(work.project).as_posix(), f"online_only: {reason}")
+
+
+def give_seed_rows(work: Adoption, history: History) -> None:
+    """README step 6: the rules a revision's data step relies on, as seed_rows."""
+    if not history.seed_rows:
+        return
+    work.step("6. seed_rows where a data step relies on rules the schema lacks")
+    legacy = work.project / "migrations/versions/legacy"
+    for revision, hook in history.seed_rows.items():
+        [path] = legacy.glob(f"{revision}_*.py")
+        text = path.read_text()
+        path.write_text(text.replace("\ndef upgrade(", f"\n{hook}\n\ndef upgrade(", 1))
+        rule = hook.split('"""')[1]
+        work.edited(path.relative_to(work.project).as_posix(), f"seed_rows: {rule}")
 
 
 # What a revision calls when it reads the database, and how the line says it.
