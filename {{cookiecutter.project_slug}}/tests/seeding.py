@@ -269,12 +269,15 @@ def _column_makers(
 
 def _insertable(table: sa.Table) -> list[sa.Column]:
     """Columns to give values: not computed, not the database's own counter."""
+    # Table.autoincrement_column is public from SQLAlchemy 2.0.4; 2.0.0 has
+    # only the private name.
+    counter = getattr(table, "autoincrement_column", table._autoincrement_column)
     return [
         column
         for column in table.columns
         if column.computed is None
         and not (column.identity is not None and column.identity.always)
-        and column is not table.autoincrement_column
+        and column is not counter
     ]
 
 

@@ -287,5 +287,6 @@ def needed(items: list[Item], backend: str) -> set[str] | None:
             continue
         if "revision" not in params:
             return None
-        wanted.add(params["revision"])
+        if isinstance(params["revision"], str):  # not pytest's empty-list NOTSET
+            wanted.add(params["revision"])
     return wanted | irreversible.ancestors(wanted)
