@@ -23,7 +23,7 @@ import os
 import random
 import string
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -180,6 +180,32 @@ def read_rows(connection: sa.Connection, tables: list[str]) -> dict[str, list[Ro
         ]
         for table in _parents_first(metadata)
     }
+
+
+class RowsOnDemand(Mapping[str, list[Row]]):
+    """Every table's rows for a seed_rows hook, each read when the hook asks.
+
+    A hook reads one or two tables; reading them all would reflect and fetch
+    every table of the history before each such revision.
+    """
+
+    def __init__(self, connection: sa.Connection, tables: list[str]) -> None:
+        self.connection = connection
+        self.tables = tables
+        self.read: dict[str, list[Row]] = {}
+
+    def __getitem__(self, table: str) -> list[Row]:
+        if table not in self.tables:
+            raise KeyError(table)
+        if table not in self.read:
+            self.read[table] = read_rows(self.connection, [table])[table]
+        return self.read[table]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.tables)
+
+    def __len__(self) -> int:
+        return len(self.tables)
 
 
 def reflected(connection: sa.Connection, tables: list[str]) -> sa.MetaData:

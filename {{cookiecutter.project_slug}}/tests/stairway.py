@@ -36,7 +36,7 @@ from {{ cookiecutter.package_name }}.errors import one_line, titled
 from . import irreversible
 from .migration_steps import MigrationSteps, revisions, script_directory
 from .schema_snapshot import Snapshot, differences, snapshot
-from .seeding import Settings, read_rows, replace_rows, seed_empty_tables
+from .seeding import RowsOnDemand, Settings, replace_rows, seed_empty_tables
 from .table_rows import TableRows
 
 OpenDatabase = Callable[[], AbstractContextManager[sa.Engine]]
@@ -204,9 +204,11 @@ class Climber:
             hook = getattr(stair.script.module, "seed_rows", None)
             if hook is not None:
                 stair.direction = "seed_rows"
-                wanted = hook(read_rows(connection, tables)) or {}
+                wanted = hook(RowsOnDemand(connection, tables)) or {}
                 replace_rows(connection, wanted)
                 changed += list(wanted)
+            if not stair.downgraded:
+                return {}  # no downgrade, so no rows to compare after it
             found.update(self.rows.fingerprints(connection, changed))
             self.rows.remember(connection, found)
         return found
