@@ -315,18 +315,11 @@ def declare_irreversible(work: Adoption, application: str) -> None:
     work.step("6. irreversible declared where the downgrade undoes nothing")
     legacy = work.project / "migrations/versions/legacy"
     for path in sorted(legacy.glob("*.py")):
-        text = path.read_text()
-        reason = undoes_nothing(text)
+        reason = undoes_nothing(path.read_text())
         if reason is None:
             continue
-        line = next(
-            node.lineno
-            for node in ast.parse(text).body
-            if isinstance(node, ast.FunctionDef) and node.name == "downgrade"
-        )
-        lines = text.splitlines(keepends=True)
         declaration = f'irreversible = "{application}: {reason}"\n\n\n'
-        path.write_text("".join([*lines[: line - 1], declaration, *lines[line - 1 :]]))
+        insert_before(path, "downgrade", declaration)
         work.edited(
             path.relative_to(work.project).as_posix(), f"irreversible: {reason}"
         )
@@ -339,18 +332,10 @@ def declare_online_only(work: Adoption, application: str) -> None:
     work.step("6. online_only declared where a revision reads the database")
     legacy = work.project / "migrations/versions/legacy"
     for path in sorted(legacy.glob("*.py")):
-        text = path.read_text()
-        reason = reads_the_database(text)
+        reason = reads_the_database(path.read_text())
         if reason is None:
             continue
-        line = next(
-            node.lineno
-            for node in ast.parse(text).body
-            if isinstance(node, ast.FunctionDef) and node.name == "upgrade"
-        )
-        lines = text.splitlines(keepends=True)
-        declaration = f'online_only = "{application}: {reason}"\n\n\n'
-        path.write_text("".join([*lines[: line - 1], declaration, *lines[line - 1 :]]))
+        insert_before(path, "upgrade", f'online_only = "{application}: {reason}"\n\n\n')
         work.edited(path.relative_to(work.project).as_posix(), f"online_only: {reason}")
 
 
@@ -362,10 +347,21 @@ def give_seed_rows(work: Adoption, history: History) -> None:
     legacy = work.project / "migrations/versions/legacy"
     for revision, hook in history.seed_rows.items():
         [path] = legacy.glob(f"{revision}_*.py")
-        text = path.read_text()
-        path.write_text(text.replace("\ndef upgrade(", f"\n{hook}\n\ndef upgrade(", 1))
+        insert_before(path, "upgrade", f"{hook}\n\n")
         rule = hook.split('"""')[1]
         work.edited(path.relative_to(work.project).as_posix(), f"seed_rows: {rule}")
+
+
+def insert_before(path: Path, function: str, text: str) -> None:
+    """Write ``text`` into a revision file, just above its ``def <function>``."""
+    source = path.read_text()
+    line = next(
+        node.lineno
+        for node in ast.parse(source).body
+        if isinstance(node, ast.FunctionDef) and node.name == function
+    )
+    lines = source.splitlines(keepends=True)
+    path.write_text("".join([*lines[: line - 1], text, *lines[line - 1 :]]))
 
 
 # What a revision calls when it reads the database, and how the line says it.
