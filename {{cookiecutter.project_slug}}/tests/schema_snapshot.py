@@ -6,6 +6,7 @@ keys, indexes, unique and check constraints. Alembic's own version table is
 left out: its content is meant to change.
 """
 
+import json
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,7 +19,10 @@ def snapshot(connection: sa.Connection, previous: Snapshot | None = None) -> Sna
     """The schema now; tables unchanged since ``previous`` are not reflected again.
 
     Reflecting every table at every revision would make a stairway quadratic.
+    PostgreSQL describes every table from its catalogs in one query instead.
     """
+    if connection.dialect.name == "postgresql":
+        return _postgresql(connection)
     inspector = sa.inspect(connection)
     shape: Snapshot = {"views": sorted(inspector.get_view_names())}
     if connection.dialect.supports_sequences:
@@ -92,44 +96,83 @@ def _change(old: Any, new: Any) -> str:
 def _fingerprints(connection: sa.Connection) -> dict[str, str]:
     """Per table, text that changes whenever its schema does, in one query.
 
-    SQLite keeps each table's and index's CREATE statement in sqlite_master;
-    PostgreSQL rebuilds every definition from its catalogs. MySQL/MariaDB's
-    information_schema is slower to query than to reflect, so it has none.
+    SQLite keeps each table's and index's CREATE statement in sqlite_master.
+    MySQL/MariaDB's information_schema is slower to query than to reflect, so
+    it has none.
     """
-    query = FINGERPRINTS.get(connection.dialect.name)
-    if query is None:
+    if connection.dialect.name != "sqlite":
         return {}
-    return {table: text for table, text in connection.execute(sa.text(query))}
+    return {table: text for table, text in connection.execute(SQLITE_FINGERPRINTS)}
 
 
-FINGERPRINTS = {
-    "sqlite": """
-        SELECT tbl_name, group_concat(sql, ';') FROM
-        (SELECT tbl_name, sql FROM sqlite_master ORDER BY type, name)
-        GROUP BY tbl_name
-    """,
-    # Columns (type, nullability, default), constraints (primary, foreign,
-    # unique, check) and indexes, each as PostgreSQL itself prints it.
-    "postgresql": """
-        SELECT c.relname, concat_ws(';',
-          (SELECT string_agg(concat_ws(' ', a.attname,
-              format_type(a.atttypid, a.atttypmod), a.attnotnull,
-              pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated),
-              ',' ORDER BY a.attnum)
-           FROM pg_attribute a
-           LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-           WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
-          (SELECT string_agg(k.conname || ' ' || pg_get_constraintdef(k.oid),
-              ',' ORDER BY k.conname)
-           FROM pg_constraint k WHERE k.conrelid = c.oid),
-          (SELECT string_agg(pg_get_indexdef(i.indexrelid), ','
-              ORDER BY pg_get_indexdef(i.indexrelid))
-           FROM pg_index i WHERE i.indrelid = c.oid))
-        FROM pg_class c
-        WHERE c.relnamespace = current_schema()::regnamespace
-          AND c.relkind IN ('r', 'p')
-    """,
+SQLITE_FINGERPRINTS = sa.text("""
+    SELECT tbl_name, group_concat(sql, ';') FROM
+    (SELECT tbl_name, sql FROM sqlite_master ORDER BY type, name)
+    GROUP BY tbl_name
+""")
+
+
+def _postgresql(connection: sa.Connection) -> Snapshot:
+    # Ten catalog queries and a reflection of each changed table cost more,
+    # per stair, than most revisions: one query describes it all.
+    found = connection.execute(POSTGRESQL_SCHEMA).scalar_one()
+    return json.loads(found) if isinstance(found, str) else found
+
+
+# Each detail as PostgreSQL itself prints it: format_type, pg_get_expr,
+# pg_get_constraintdef, pg_get_indexdef; the indexes behind constraints are
+# those constraints. NOT NULL constraints (contype 'n', PostgreSQL 18) are
+# the columns' nullability. IGNORED_TABLES: alembic_version.
+CONSTRAINT_KINDS = {
+    "primary key": "p",
+    "foreign keys": "f",
+    "unique constraints": "u",
+    "check constraints": "c",
+    "exclusion constraints": "x",
 }
+CONSTRAINTS = ", ".join(
+    f"""'{aspect}', (SELECT coalesce(json_agg(k.conname || ' '
+        || pg_get_constraintdef(k.oid) ORDER BY k.conname), '[]')
+      FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = '{kind}')"""
+    for aspect, kind in CONSTRAINT_KINDS.items()
+)
+POSTGRESQL_SCHEMA = sa.text(f"""
+    WITH here AS (SELECT current_schema()::regnamespace AS oid),
+    rel AS (
+      SELECT c.oid, c.relname, c.relkind FROM pg_class c, here
+      WHERE c.relnamespace = here.oid AND c.relname <> 'alembic_version'
+    )
+    SELECT json_build_object(
+      'views', (SELECT coalesce(json_agg(relname ORDER BY relname), '[]')
+                FROM rel WHERE relkind IN ('v', 'm')),
+      'sequences', (SELECT coalesce(json_agg(relname ORDER BY relname), '[]')
+                    FROM rel WHERE relkind = 'S'),
+      'enums', (SELECT coalesce(json_agg(t.typname || ' (' || (
+                  SELECT string_agg(e.enumlabel, ', ' ORDER BY e.enumsortorder)
+                  FROM pg_enum e WHERE e.enumtypid = t.oid) || ')'
+                ORDER BY t.typname), '[]')
+                FROM pg_type t, here WHERE t.typnamespace = here.oid
+                AND t.typtype = 'e'),
+      'tables', (SELECT coalesce(json_object_agg(c.relname, json_build_object(
+        'columns', (SELECT coalesce(json_object_agg(a.attname, concat_ws(' ',
+            format_type(a.atttypid, a.atttypmod),
+            CASE WHEN a.attnotnull THEN 'NOT NULL' END,
+            'DEFAULT ' || pg_get_expr(d.adbin, d.adrelid),
+            CASE a.attidentity WHEN 'a' THEN 'GENERATED ALWAYS AS IDENTITY'
+              WHEN 'd' THEN 'GENERATED BY DEFAULT AS IDENTITY' END,
+            CASE WHEN a.attgenerated <> '' THEN 'GENERATED' END)), '{{}}')
+          FROM pg_attribute a
+          LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+          WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+        {CONSTRAINTS},
+        'indexes', (SELECT coalesce(json_agg(pg_get_indexdef(i.indexrelid)
+            ORDER BY pg_get_indexdef(i.indexrelid)), '[]')
+          FROM pg_index i WHERE i.indrelid = c.oid AND NOT EXISTS (
+            SELECT FROM pg_constraint k WHERE k.conindid = i.indexrelid
+            AND k.conrelid = c.oid))
+      )), '{{}}') FROM rel c WHERE c.relkind IN ('r', 'p'))
+    )
+""")
 
 
 def _columns(columns: list[dict[str, Any]]) -> dict[str, str]:

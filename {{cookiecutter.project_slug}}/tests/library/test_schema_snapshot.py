@@ -84,3 +84,41 @@ def test_a_change_is_seen_without_reflecting_everything(
         before, shape_of(engine, CHANGES[aspect]())
     )
     assert differences(before, after), f"a change of {aspect} went unnoticed"
+
+
+POSTGRESQL_ONLY = {
+    "exclusion constraint": (
+        "ALTER TABLE booking ADD CONSTRAINT no_overlap "
+        "EXCLUDE USING gist (during WITH &&)",
+        "table booking, exclusion constraints: "
+        "left no_overlap EXCLUDE USING gist (during WITH &&)",
+    ),
+    "enum type": (
+        "CREATE TYPE mood AS ENUM ('sad', 'ok')",
+        "enums: [] became ['mood (sad, ok)']",
+    ),
+}
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("change", POSTGRESQL_ONLY)
+def test_a_postgresql_kind_is_reported(engine: sa.Engine, change: str) -> None:
+    """PostgreSQL is described from its catalogs: its own kinds are seen too."""
+    statement, line = POSTGRESQL_ONLY[change]
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE TABLE booking (id int PRIMARY KEY, during tsrange)"
+        )
+    try:
+        with engine.connect() as connection:
+            before = snapshot(connection)
+        with engine.begin() as connection:
+            connection.exec_driver_sql(statement)
+        with engine.connect() as connection:
+            after = snapshot(connection)
+    finally:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE booking")
+            connection.exec_driver_sql("DROP TYPE IF EXISTS mood")
+
+    assert differences(before, after) == [line]
