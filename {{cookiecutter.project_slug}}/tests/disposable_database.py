@@ -99,7 +99,10 @@ def disposable_database(backend: str, directory: Path) -> Iterator[Engine]:
     else:
         server = server_url(backend)
         assert server is not None, f"{URL_VARIABLES[backend]} is not set"
-        engine = create_engine(sync_url(_create(server)), poolclass=NullPool)
+        # Pooled: the stairway reads the schema and rows a few times per
+        # revision, and a new connection costs 2 ms on PostgreSQL, 16 ms on
+        # MariaDB. Migration steps never reuse one (MigrationSteps).
+        engine = create_engine(sync_url(_create(server)))
     try:
         yield engine
     finally:

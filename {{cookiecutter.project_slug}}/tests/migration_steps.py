@@ -98,9 +98,19 @@ class MigrationSteps:
         The database must be at its parents (upgrade) or have it as a head
         (downgrade); ``alembic downgrade -1`` cannot step down a merge.
         """
+        self._steps([script], upgrading)
+
+    def upgrade_exactly(self, scripts: list[Script]) -> None:
+        """Upgrade these revisions, in this order, in one run: each one's
+        parents must be there or come before it in the list."""
+        self._steps(scripts, True)
+
+    def _steps(self, scripts: list[Script], upgrading: bool) -> None:
+        if not scripts:
+            return
         revision_map = script_directory().revision_map
-        one_step = [RevisionStep(revision_map, script, upgrading)]
-        self._migrate(lambda current, context: one_step, script.revision)
+        steps = [RevisionStep(revision_map, script, upgrading) for script in scripts]
+        self._migrate(lambda current, context: steps, scripts[-1].revision)
 
     def current(self) -> set[str]:
         if "alembic_version" not in self.table_names():
@@ -157,6 +167,10 @@ class MigrationSteps:
                     connection.commit()
                 finally:
                     del self.config.attributes["connection"]
+                    # The next step gets a new connection, as each `alembic`
+                    # command does: what a revision set on its session (SET
+                    # FOREIGN_KEY_CHECKS = 0, search_path) must not reach it.
+                    connection.invalidate()
 
         # An async test URL: migrate through its driver, as `alembic` would.
         url = migration_url(self.engine)

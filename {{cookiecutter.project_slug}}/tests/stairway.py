@@ -218,8 +218,9 @@ class Climber:
         self.close()
         engine = self.database.enter_context(self.open_database())
         self.steps = MigrationSteps(engine)
-        for script in self.upgraded:
-            self.steps.step(script, upgrading=True)
+        # In one run, as `alembic upgrade` would: a step per run costs a
+        # connection and env.py each, 30 ms on MariaDB.
+        self.steps.upgrade_exactly(self.upgraded)
         self.before = self.snapshot()
 
     def snapshot(self, previous: Snapshot | None = None) -> Snapshot:
