@@ -39,6 +39,55 @@ def downgrade() -> None:
     pass
 '''
 
+# Commits half of its downgrade, then fails; the next revision needs the table.
+HALF_DOWNGRADED = '''"""Add coaches; the downgrade commits their drop, then fails.
+
+Revision ID: c0ffee000004
+Revises: 8f7a6b5c4d02
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "c0ffee000004"
+down_revision = "8f7a6b5c4d02"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table("coaches", sa.Column("id", sa.Integer(), primary_key=True))
+
+
+def downgrade() -> None:
+    with op.get_context().autocommit_block():
+        op.drop_table("coaches")
+    raise RuntimeError("half downgraded")
+'''
+NEEDS_COACHES = '''"""Name the coaches.
+
+Revision ID: c0ffee000005
+Revises: c0ffee000004
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "c0ffee000005"
+down_revision = "c0ffee000004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("coaches", sa.Column("name", sa.Unicode(50)))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("coaches") as batch:
+        batch.drop_column("name")
+'''
+
 # Holds a transaction open on a database of each server, and says which.
 HOLDING_TEST = """import os
 import time
@@ -135,6 +184,35 @@ def test_a_downgrade_that_forgets_a_table_fails_naming_the_revision(
         "upgrade again failed: OperationalError: table coaches already exists"
     ) in summary
     assert "2 failed, 4 passed" in summary
+
+
+def test_a_downgrade_that_committed_part_of_itself_is_not_built_on(
+    project: Path,
+) -> None:
+    """A failed downgrade rolled back as a whole leaves the database upgraded,
+    and the climb goes on from there; one that committed its drop first does
+    not: the next revision still finds the table, on a fresh database."""
+    require_servers()
+    versions = project / "migrations/versions"
+    with (
+        added(versions / "2026_01_04_0000-c0ffee000004_coaches.py", HALF_DOWNGRADED),
+        added(versions / "2026_01_05_0000-c0ffee000005_names.py", NEEDS_COACHES),
+    ):
+        result = pytest_in(project, "tests/test_stairway.py")
+
+    assert result.returncode == 1, result.stdout
+    failed = [line.split(" - ")[0] for line in result.stdout.splitlines()]
+    assert [line for line in failed if line.startswith("FAILED ")] == [
+        f"FAILED tests/test_stairway.py::test_stairway[{backend}-c0ffee000004]"
+        for backend in ("sqlite", "postgresql", "mysql")
+    ]
+    assert (
+        "BROKEN c0ffee000004 (Add coaches; the downgrade commits their drop, then "
+        "fails.) downgrade on postgresql: RuntimeError: half downgraded; the "
+        "revision committed part of itself before the error: the database may be "
+        "partly downgraded, while alembic_version still names the revision itself"
+    ) in result.stdout
+    assert "3 failed, 18 passed, 3 skipped" in result.stdout
 
 
 def test_a_backend_without_a_server_is_one_line_and_required_an_error(

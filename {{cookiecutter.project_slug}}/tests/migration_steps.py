@@ -85,6 +85,9 @@ class MigrationSteps:
             )
         self.engine = engine
         self.config = alembic_config()
+        # Whether the last step failed after committing part of itself
+        # (autocommit_block, backfill.py): SQLite and PostgreSQL then keep that part.
+        self.partly_committed = False
 
     def upgrade(self, revision: str = "head") -> None:
         self._run(revision, upgrading=True)
@@ -157,13 +160,19 @@ class MigrationSteps:
         script = script_directory()
 
         def migrate(engine: sa.Engine) -> None:
+            self.partly_committed = False
             with engine.connect() as connection:
+                commits = count_commits(connection)
                 self.config.attributes["connection"] = connection
                 try:
                     with EnvironmentContext(
                         self.config, script, fn=plan, destination_rev=revision
                     ):
                         script.run_env()
+                except BaseException:
+                    self.partly_committed = bool(commits)
+                    raise
+                else:
                     connection.commit()
                 finally:
                     del self.config.attributes["connection"]
@@ -178,6 +187,13 @@ class MigrationSteps:
             migrate(self.engine)
         else:
             run_with_engine(migration_engine(url), migrate)
+
+
+def count_commits(connection: sa.Connection) -> list[None]:
+    """Grows by one at each commit on ``connection``."""
+    commits: list[None] = []
+    sa.event.listen(connection, "commit", lambda _: commits.append(None))
+    return commits
 
 
 @contextmanager

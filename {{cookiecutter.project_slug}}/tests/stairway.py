@@ -9,10 +9,11 @@ behind is reported with the revision that left it.
 
 A broken revision does not hide the ones after it. The climb goes on from a
 fresh database, upgraded only through every revision that upgraded so far
-(the broken one too, when only its downgrade failed). A revision whose upgrade
-failed cannot be passed: the revisions built on it are not reached, and those
-on other branches still are. Irreversible revisions (irreversible.py) are
-upgraded only.
+(the broken one too, when only its downgrade failed), or from where the
+broken one's upgrade left it, when the backend rolled its failed downgrade
+back as a whole. A revision whose upgrade failed cannot be passed: the
+revisions built on it are not reached, and those on other branches still are.
+Irreversible revisions (irreversible.py) are upgraded only.
 
 Every stair runs on rows: before the upgrade, the tables that hold none are
 seeded (seeding.py, and the revision's own ``seed_rows`` hook), and after the
@@ -41,13 +42,18 @@ from .table_rows import TableRows
 
 OpenDatabase = Callable[[], AbstractContextManager[sa.Engine]]
 
-# Where a failed step leaves the database, where the backend makes it matter:
-# MySQL and MariaDB commit each DDL statement at once, whatever the transaction.
+# Where a failed step leaves the database, when it is not where it started:
+# MySQL and MariaDB commit each DDL statement at once, whatever the transaction,
+# and any backend keeps what a revision committed of itself (autocommit_block).
+KEPT = {
+    "mysql": "MySQL/MariaDB kept what ran before the error",
+    "committed": "the revision committed part of itself before the error",
+}
 PARTLY_DONE = {
-    "upgrade": "MySQL/MariaDB kept what ran before the error: the database may "
-    "be partly upgraded, while alembic_version still names the revisions before it",
-    "downgrade": "MySQL/MariaDB kept what ran before the error: the database may "
-    "be partly downgraded, while alembic_version still names the revision itself",
+    "upgrade": "the database may be partly upgraded, while alembic_version "
+    "still names the revisions before it",
+    "downgrade": "the database may be partly downgraded, while alembic_version "
+    "still names the revision itself",
 }
 
 
@@ -168,9 +174,25 @@ class Climber:
         stair.seconds = time.perf_counter() - started
         if stair.direction != "upgrade":
             self.upgraded.append(stair.script)
-        if stair.direction is not None:
+        if self.rolled_back_to_upgraded(stair):
+            self.before = self.snapshot(self.before)
+        elif stair.direction is not None:
             self.fresh_database()
         self.schemas[frozenset(s.revision for s in self.upgraded)] = self.before
+
+    def rolled_back_to_upgraded(self, stair: Stair) -> bool:
+        """Whether its failed downgrade left the database as its upgrade did.
+
+        SQLite (sqlite.py) and PostgreSQL roll a failed revision back as a
+        whole, unless it committed part of itself (autocommit_block); then
+        the climb goes on from there instead of from a fresh database.
+        """
+        return (
+            stair.direction == "downgrade"
+            and self.steps.engine.dialect.name in ("sqlite", "postgresql")
+            and not self.steps.partly_committed
+            and stair.script.revision in self.steps.current()
+        )
 
     def up_down_up(self, stair: Stair) -> None:
         script = stair.script
@@ -239,9 +261,14 @@ class Climber:
         return self.schemas.get(frozenset(revisions))
 
     def left_in(self, direction: str) -> str:
-        if self.steps.engine.dialect.name != "mysql":
-            return ""  # one transaction per revision: rolled back as a whole
-        return PARTLY_DONE.get(direction.split()[0], "")
+        partly = PARTLY_DONE.get(direction.split()[0])
+        if partly is None:
+            return ""  # not a step that failed: seeding, a hook
+        if self.steps.engine.dialect.name == "mysql":
+            return f"{KEPT['mysql']}: {partly}"
+        if self.steps.partly_committed:
+            return f"{KEPT['committed']}: {partly}"
+        return ""  # one transaction per revision: rolled back as a whole
 
     def close(self) -> None:
         self.database.close()
