@@ -13,7 +13,12 @@ shows as a changed row. Check constraints cannot be read in general: a table
 whose rows the database refuses as a whole is inserted row by row, keeping the
 rows it accepts.
 
-Generation is deterministic: one random.Random per (seed, table name).
+A column added later to a table that already holds rows is given values the
+same way, in every row by primary key, when every row holds NULL in it: a
+data step of a later revision then meets values there too (``fill_new_columns``).
+
+Generation is deterministic: one random.Random per (seed, table name), and
+per (seed, table and column) for a column filled later.
 MIGRATION_SEED_ROWS (default 20, 0 turns seeding off) and MIGRATION_SEED
 (default 20260101) set it from the environment (``settings``).
 """
@@ -117,6 +122,91 @@ def seed_empty_tables(
         else:
             seeded.append(table.name)
     return seeded
+
+
+def fill_new_columns(
+    connection: sa.Connection, new_columns: dict[str, set[str]], chosen: Settings
+) -> list[str]:
+    """Give values to columns added to tables that already hold rows.
+
+    ``new_columns``: per table, its columns that did not exist when it was
+    seeded. One that every row holds NULL in gets values of its kind, as a
+    seeded row would have; keys to other tables stay NULL, and so do values
+    the database refuses. Returns the tables that got values.
+    """
+    if not new_columns or chosen.rows == 0:
+        return []
+    metadata = reflected(connection, list(new_columns))
+    json_text = _mariadb_json_columns(connection, list(new_columns))
+    filled = []
+    for table in metadata.tables.values():
+        columns = [
+            column
+            for column in _insertable(table)
+            if column.name in new_columns[table.name]
+            and column.nullable
+            and not column.foreign_keys
+            and _all_null(connection, column)
+        ]
+        if not table.primary_key or not columns:
+            continue
+        found_json = json_text.get(table.name, set())
+        took = [_fill_column(connection, c, chosen, found_json) for c in columns]
+        if any(took):
+            filled.append(table.name)
+    return filled
+
+
+def _all_null(connection: sa.Connection, column: sa.Column) -> bool:
+    # A revision's data step may have filled it: those values stay.
+    query = sa.select(sa.func.count(column)).select_from(column.table)
+    return connection.scalar(query) == 0
+
+
+def _fill_column(
+    connection: sa.Connection, column: sa.Column, chosen: Settings, json_text: set[str]
+) -> bool:
+    """Set ``column`` in every row, by primary key; whether any row took a value."""
+    rng = random.Random(f"{chosen.seed}:{column.table.name}.{column.name}")
+    make = value_maker(column, rng, connection.dialect, column.name in json_text)
+    if make is None:
+        return False
+    pk = list(column.table.primary_key.columns)
+    keys = connection.execute(sa.select(*pk).order_by(*pk)).all()
+    changes = [
+        {**{f"k_{c.name}": key._mapping[c] for c in pk}, "v_new": make(i)}
+        for i, key in enumerate(keys)
+    ]
+    statement = (
+        sa.update(column.table)
+        .where(*(c == sa.bindparam(f"k_{c.name}") for c in pk))
+        .values({column.name: sa.bindparam("v_new")})
+    )
+    return _execute_keeping(connection, statement, changes) > 0
+
+
+def _execute_keeping(
+    connection: sa.Connection, statement: sa.Executable, rows: list[Row]
+) -> int:
+    """One executemany; if refused, row by row keeping what the database takes."""
+    if not rows:
+        return 0
+    try:
+        with connection.begin_nested():
+            for _, same_keys in groupby(rows, key=lambda row: sorted(row)):
+                connection.execute(statement, list(same_keys))
+        return len(rows)
+    except DBAPIError:
+        pass
+    kept = 0
+    for row in rows:
+        try:
+            with connection.begin_nested():
+                connection.execute(statement, row)
+            kept += 1
+        except DBAPIError:
+            continue
+    return kept
 
 
 def replace_rows(connection: sa.Connection, wanted: dict[str, list[Row]]) -> None:
@@ -369,26 +459,7 @@ def _distinct(table: sa.Table, rows: list[Row]) -> list[Row]:
 
 
 def _insert_all(connection: sa.Connection, table: sa.Table, rows: list[Row]) -> int:
-    """One executemany; if refused, row by row keeping what the database takes."""
-    if not rows:
-        return 0
-    statement = sa.insert(table)
-    try:
-        with connection.begin_nested():
-            for _, same_keys in groupby(rows, key=lambda row: sorted(row)):
-                connection.execute(statement, list(same_keys))
-        return len(rows)
-    except DBAPIError:
-        pass
-    kept = 0
-    for row in rows:
-        try:
-            with connection.begin_nested():
-                connection.execute(statement, row)
-            kept += 1
-        except DBAPIError:
-            continue
-    return kept
+    return _execute_keeping(connection, sa.insert(table), rows)
 
 
 def _point_at_own_rows(

@@ -36,7 +36,13 @@ from {{ cookiecutter.package_name }}.errors import one_line, titled
 from . import irreversible
 from .migration_steps import MigrationSteps, revisions, script_directory
 from .schema_snapshot import Snapshot, differences, snapshot
-from .seeding import RowsOnDemand, Settings, replace_rows, seed_empty_tables
+from .seeding import (
+    RowsOnDemand,
+    Settings,
+    fill_new_columns,
+    replace_rows,
+    seed_empty_tables,
+)
 from .table_rows import TableRows
 
 OpenDatabase = Callable[[], AbstractContextManager[sa.Engine]]
@@ -139,6 +145,9 @@ class Climber:
         self.seeding = seeding if seeding and seeding.rows else None
         self.only = only
         self.rows = TableRows()
+        # Each table's columns when it last got rows: those added since get
+        # values too (seeding.fill_new_columns).
+        self.columns_seeded: dict[str, set[str]] = {}
         self.database = ExitStack()
         self.upgraded: list[Script] = []  # replayed on a fresh database
         self.stairs: dict[str, Stair] = {}
@@ -206,6 +215,8 @@ class Climber:
             found = self.rows.fingerprints(connection, tables)
             empty = [table for table, rows in found.items() if rows is None]
             changed = seed_empty_tables(connection, empty, self.seeding)
+            added = self.columns_added({t for t in tables if t not in empty})
+            changed += fill_new_columns(connection, added, self.seeding)
             hook = getattr(stair.script.module, "seed_rows", None)
             if hook is not None:
                 stair.direction = "seed_rows"
@@ -217,6 +228,19 @@ class Climber:
             found.update(self.rows.fingerprints(connection, changed))
             self.rows.remember(connection, found)
         return found
+
+    def columns_added(self, with_rows: set[str]) -> dict[str, set[str]]:
+        """Per table that held rows already, the columns it did not have then."""
+        columns = {
+            t: set(self.before["tables"][t]["columns"]) for t in self.before["tables"]
+        }
+        added = {
+            table: columns[table] - self.columns_seeded[table]
+            for table in with_rows
+            if columns[table] - self.columns_seeded.get(table, columns[table])
+        }
+        self.columns_seeded = columns
+        return added
 
     def fresh_database(self) -> None:
         """A new database, upgraded only through what has upgraded so far."""

@@ -6,7 +6,14 @@
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql
 
-from ..seeding import LOOKALIKES, Settings, read_rows, replace_rows, seed_empty_tables
+from ..seeding import (
+    LOOKALIKES,
+    Settings,
+    fill_new_columns,
+    read_rows,
+    replace_rows,
+    seed_empty_tables,
+)
 
 COMMON = [
     sa.Integer(),
@@ -154,6 +161,51 @@ def test_replaced_rows_keep_the_rows_pointing_at_them(database: sa.Engine) -> No
             "seasons": seasons,
             "matches": matches,
         }
+
+
+def test_a_column_added_to_rows_gets_values_unless_a_data_step_gave_some(
+    database: sa.Engine,
+) -> None:
+    """A later revision's data step then meets values in it, not only NULL."""
+    metadata = sa.MetaData()
+    sa.Table("teams", metadata, sa.Column("id", sa.Integer, primary_key=True))
+    sa.Table(
+        "players",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.Unicode(20), nullable=False),
+    )
+    metadata.create_all(database)
+    added = [
+        "nickname VARCHAR(20)",
+        "rating INTEGER",
+        "level INTEGER",
+        # Inline, as SQLite has no ALTER TABLE ... ADD FOREIGN KEY.
+        "team_id INTEGER REFERENCES teams (id)"
+        if database.dialect.name == "sqlite"
+        else "team_id INTEGER, ADD FOREIGN KEY (team_id) REFERENCES teams (id)",
+    ]
+    with database.begin() as connection:
+        seed_empty_tables(connection, ["teams", "players"], Settings(7, 20))
+        for column in added:  # as revisions would, after the table got rows
+            connection.exec_driver_sql(f"ALTER TABLE players ADD {column}")
+        connection.exec_driver_sql("UPDATE players SET level = 1")  # a data step
+        before = read_rows(connection, ["players"])["players"]
+
+        new = {"nickname", "rating", "team_id", "level"}
+        filled = fill_new_columns(connection, {"players": new}, Settings(7, 20))
+        after = read_rows(connection, ["players"])["players"]
+
+    assert filled == ["players"]
+    assert {row["id"]: row["name"] for row in after} == {
+        row["id"]: row["name"] for row in before
+    }
+    for column in ("nickname", "rating"):
+        values = [row[column] for row in after]
+        assert any(value is not None for value in values), column
+        assert None in values, f"{column}: NULL in some rows, as seeding does"
+    assert {row["team_id"] for row in after} == {None}, "keys to other tables stay NULL"
+    assert {row["level"] for row in after} == {1}, "a data step's values stay"
 
 
 if __name__ == "__main__":
