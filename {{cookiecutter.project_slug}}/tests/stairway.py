@@ -9,9 +9,11 @@ behind is reported with the revision that left it.
 
 A broken revision does not hide the ones after it. The climb goes on from a
 fresh database, upgraded only through every revision that upgraded so far
-(the broken one too, when only its downgrade failed), and seeded again. A
-revision whose upgrade failed cannot be passed: the revisions built on it are
-not reached, and those on other branches still are.
+(the broken one too, when only its downgrade failed), and seeded again; or,
+when SQLite or PostgreSQL rolled a failed downgrade back as a whole, from
+where its upgrade left the database. A revision whose upgrade failed cannot
+be passed: the revisions built on it are not reached, and those on other
+branches still are.
 Irreversible revisions (irreversible.py) are upgraded only.
 
 Every stair runs on rows: before the upgrade, the tables that hold none are
@@ -182,9 +184,25 @@ class Climber:
         stair.seconds = time.perf_counter() - started
         if stair.direction != "upgrade":
             self.upgraded.append(stair.script)
-        if stair.direction is not None:
+        if self.rolled_back_to_upgraded(stair):
+            self.before = self.snapshot(self.before)
+        elif stair.direction is not None:
             self.fresh_database()
         self.schemas[frozenset(s.revision for s in self.upgraded)] = self.before
+
+    def rolled_back_to_upgraded(self, stair: Stair) -> bool:
+        """Whether its failed downgrade left the database as its upgrade did.
+
+        SQLite (sqlite.py) and PostgreSQL roll a failed revision back as a
+        whole, unless it committed part of itself (autocommit_block); then
+        the climb goes on from there instead of from a fresh database.
+        """
+        return (
+            stair.direction == "downgrade"
+            and self.steps.engine.dialect.name in ("sqlite", "postgresql")
+            and not self.steps.partly_committed
+            and stair.script.revision in self.steps.current()
+        )
 
     def up_down_up(self, stair: Stair) -> None:
         script = stair.script
