@@ -162,7 +162,8 @@ class MigrationSteps:
         def migrate(engine: sa.Engine) -> None:
             self.partly_committed = False
             with engine.connect() as connection:
-                commits = count_commits(connection)
+                commits: list[sa.Connection] = []  # one per commit on it
+                sa.event.listen(connection, "commit", commits.append)
                 self.config.attributes["connection"] = connection
                 try:
                     with EnvironmentContext(
@@ -199,13 +200,6 @@ def as_if_new(connection: sa.Connection) -> None:
             connection.exec_driver_sql("DISCARD ALL")
             return
     connection.invalidate()
-
-
-def count_commits(connection: sa.Connection) -> list[None]:
-    """Grows by one at each commit on ``connection``."""
-    commits: list[None] = []
-    sa.event.listen(connection, "commit", lambda _: commits.append(None))
-    return commits
 
 
 @contextmanager
