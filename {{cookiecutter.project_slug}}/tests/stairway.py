@@ -13,8 +13,8 @@ fresh database, upgraded only through every revision that upgraded so far
 when SQLite or PostgreSQL rolled a failed downgrade back as a whole, from
 where its upgrade left the database. A revision whose upgrade failed cannot
 be passed: the revisions built on it are not reached, and those on other
-branches still are.
-Irreversible revisions (irreversible.py) are upgraded only.
+branches still are. Irreversible revisions (irreversible.py) are upgraded
+only.
 
 Every stair runs on rows: before the upgrade, the tables that hold none are
 seeded (seeding.py, and the revision's own ``seed_rows`` hook), and after the
@@ -191,11 +191,11 @@ class Climber:
         self.schemas[frozenset(s.revision for s in self.upgraded)] = self.before
 
     def rolled_back_to_upgraded(self, stair: Stair) -> bool:
-        """Whether its failed downgrade left the database as its upgrade did.
+        """Whether its failed downgrade left the database as its upgrade did,
+        so that the climb can go on from there instead of a fresh database.
 
         SQLite (sqlite.py) and PostgreSQL roll a failed revision back as a
-        whole, unless it committed part of itself (autocommit_block); then
-        the climb goes on from there instead of from a fresh database.
+        whole, unless it committed part of itself first (autocommit_block).
         """
         return (
             stair.direction == "downgrade"
