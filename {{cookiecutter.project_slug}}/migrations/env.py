@@ -19,11 +19,13 @@ from logging.config import fileConfig
 from alembic import context
 from alembic.util import CommandError
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError
 
 from {{ cookiecutter.package_name }} import frozen_models
 from {{ cookiecutter.package_name }}.comparison import context_options
-from {{ cookiecutter.package_name }}.connection_errors import connection_failure
+from {{ cookiecutter.package_name }}.connection_errors import (
+    CONNECT_ERRORS,
+    connection_failure,
+)
 from {{ cookiecutter.package_name }}.database import (
     database_url,
     listing_history,
@@ -133,9 +135,7 @@ def connect(engine: Engine) -> Connection:
     """Connect, or fail with one line that names the server but not the password."""
     try:
         return engine.connect()
-    # TypeError, ValueError: a query option the driver cannot take. asyncpg
-    # reports some refusals as DBAPIError, and a closed port as OSError.
-    except (DBAPIError, OSError, TypeError, ValueError) as error:
+    except CONNECT_ERRORS as error:
         message = connection_failure(error, engine.url, "DATABASE_URL")
         raise CommandError(message) from None
 

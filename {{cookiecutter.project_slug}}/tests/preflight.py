@@ -18,7 +18,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
-from {{ cookiecutter.package_name }}.connection_errors import connection_failure
+from {{ cookiecutter.package_name }}.connection_errors import (
+    CONNECT_ERRORS,
+    connection_failure,
+)
 from {{ cookiecutter.package_name }}.errors import one_line, several_heads
 from {{ cookiecutter.package_name }}.urls import BadURL, parse_url, redacted
 
@@ -84,8 +87,7 @@ def check_login(server: URL, variable: str) -> None:
     try:
         with admin_connection(server):
             pass
-    # TypeError, ValueError: a query option the driver cannot take.
-    except (DBAPIError, TypeError, ValueError) as error:
+    except CONNECT_ERRORS as error:
         message = connection_failure(error, server, variable)
         raise pytest.UsageError(message) from None
 

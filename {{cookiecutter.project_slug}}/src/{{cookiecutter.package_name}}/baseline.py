@@ -29,10 +29,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.util import CommandError
 from sqlalchemy import Engine, MetaData, Table, event
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import conv, sort_tables_and_constraints
 
-from .connection_errors import connection_failure
+from .connection_errors import CONNECT_ERRORS, connection_failure
 from .database import VARIABLE, database_url, migration_engine, run_with_engine
 from .urls import shown
 
@@ -102,8 +101,7 @@ def read_tables(engine: Engine, metadata: MetaData, left_out: set[str]) -> None:
     try:
         with engine.connect() as connection:
             metadata.reflect(connection, only=lambda name, _: name not in left_out)
-    # TypeError, ValueError: a query option the driver cannot take.
-    except (DBAPIError, OSError, TypeError, ValueError) as error:
+    except CONNECT_ERRORS as error:
         raise CommandError(connection_failure(error, engine.url, VARIABLE)) from None
 
 

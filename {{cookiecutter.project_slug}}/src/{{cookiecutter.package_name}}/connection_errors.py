@@ -14,6 +14,10 @@ from sqlalchemy.exc import DBAPIError
 from .errors import one_line
 from .urls import redacted, shown
 
+# What creating an engine or connecting raises for a bad URL or server:
+# TypeError, ValueError for a query option the driver cannot take; asyncpg
+# reports some refusals as DBAPIError, and a closed port as OSError.
+CONNECT_ERRORS = (DBAPIError, OSError, TypeError, ValueError)
 # PostgreSQL: invalid_authorization_specification (no such role), invalid_password.
 # MySQL/MariaDB: access denied (to the server, to the database, by auth plugin).
 LOGIN_REFUSED = {"28000", "28P01", 1044, 1045, 1698}
