@@ -28,7 +28,7 @@ import os
 import random
 import string
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -146,21 +146,26 @@ def fill_new_columns(
             if column.name in new_columns[table.name]
             and column.nullable
             and not column.foreign_keys
-            and _all_null(connection, column)
         ]
         if not table.primary_key or not columns:
             continue
         found_json = json_text.get(table.name, set())
-        took = [_fill_column(connection, c, chosen, found_json) for c in columns]
+        took = [
+            _fill_column(connection, column, chosen, found_json)
+            for column in _all_null(connection, columns)
+        ]
         if any(took):
             filled.append(table.name)
     return filled
 
 
-def _all_null(connection: sa.Connection, column: sa.Column) -> bool:
-    # A revision's data step may have filled it: those values stay.
-    query = sa.select(sa.func.count(column)).select_from(column.table)
-    return connection.scalar(query) == 0
+def _all_null(connection: sa.Connection, columns: list[sa.Column]) -> list[sa.Column]:
+    """Those of ``columns`` (of one table) that are NULL in every row.
+
+    A revision's data step may have filled the others: those values stay.
+    """
+    counts = connection.execute(sa.select(*map(sa.func.count, columns))).one()
+    return [column for column, count in zip(columns, counts, strict=True) if not count]
 
 
 def _fill_column(
@@ -174,15 +179,27 @@ def _fill_column(
     pk = list(column.table.primary_key.columns)
     keys = connection.execute(sa.select(*pk).order_by(*pk)).all()
     changes = [
-        {**{f"k_{c.name}": key._mapping[c] for c in pk}, "v_new": make(i)}
+        {**_key_of(key, column.table), f"v_{column.name}": make(i)}
         for i, key in enumerate(keys)
     ]
-    statement = (
-        sa.update(column.table)
-        .where(*(c == sa.bindparam(f"k_{c.name}") for c in pk))
-        .values({column.name: sa.bindparam("v_new")})
-    )
+    statement = _update_by_key(column.table, [column])
     return _execute_keeping(connection, statement, changes) > 0
+
+
+def _update_by_key(table: sa.Table, columns: Iterable[sa.Column]) -> sa.Update:
+    """UPDATE ``columns`` of one row: parameters k_<key column> pick the row
+    by its primary key (``_key_of``), v_<column> give the new values."""
+    pk = table.primary_key.columns
+    return (
+        sa.update(table)
+        .where(*(c == sa.bindparam(f"k_{c.name}") for c in pk))
+        .values({c.name: sa.bindparam(f"v_{c.name}") for c in columns})
+    )
+
+
+def _key_of(row: sa.Row, table: sa.Table) -> Row:
+    """The k_<key column> parameters of ``_update_by_key`` for this row."""
+    return {f"k_{c.name}": row._mapping[c] for c in table.primary_key.columns}
 
 
 def _execute_keeping(
@@ -475,7 +492,7 @@ def _point_at_own_rows(
         found = connection.execute(sa.select(*pk, *referred).order_by(*pk)).all()
         changes = [
             {
-                **{f"k_{c.name}": row._mapping[c] for c in pk},
+                **_key_of(row, table),
                 **{
                     f"v_{c.name}": previous._mapping[r]
                     for c, r in zip(key.columns, referred, strict=True)
@@ -484,11 +501,7 @@ def _point_at_own_rows(
             for previous, row in pairwise(found)
             if rng.random() < 0.5
         ]
-        statement = (
-            sa.update(table)
-            .where(*(c == sa.bindparam(f"k_{c.name}") for c in pk))
-            .values({c.name: sa.bindparam(f"v_{c.name}") for c in key.columns})
-        )
+        statement = _update_by_key(table, key.columns)
         try:
             with connection.begin_nested():
                 if changes:
