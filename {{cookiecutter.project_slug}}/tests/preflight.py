@@ -6,9 +6,8 @@ error: one ``ERROR:`` line on stderr, exit code 4, the summary still printed.
 It covers several heads, a bad oldest_tested_downgrade, MIGRATION_SEED or
 MIGRATION_SEED_ROWS, a TEST_*_URL that does not parse, a server that cannot be
 reached or refuses the login, a user that may not create databases, and
-TEST_DOCKER=1 without docker. It also
-reports the databases a killed run left on a server, and drops them with
-TEST_DROP_LEFTOVERS=1.
+TEST_DOCKER=1 without docker. It also reports the databases a killed run left
+on a server, and drops them with TEST_DROP_LEFTOVERS=1.
 """
 
 import os

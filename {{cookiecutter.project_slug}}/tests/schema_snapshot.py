@@ -122,7 +122,7 @@ def _postgresql(connection: sa.Connection) -> Snapshot:
 # Each detail as PostgreSQL itself prints it: format_type, pg_get_expr,
 # pg_get_constraintdef, pg_get_indexdef; the indexes behind constraints are
 # those constraints. NOT NULL constraints (contype 'n', PostgreSQL 18) are
-# the columns' nullability. IGNORED_TABLES: alembic_version.
+# the columns' nullability.
 CONSTRAINT_KINDS = {
     "primary key": "p",
     "foreign keys": "f",
@@ -141,7 +141,7 @@ POSTGRESQL_SCHEMA = sa.text(
     WITH here AS (SELECT current_schema()::regnamespace AS oid),
     rel AS (
       SELECT c.oid, c.relname, c.relkind FROM pg_class c, here
-      WHERE c.relnamespace = here.oid AND c.relname <> 'alembic_version'
+      WHERE c.relnamespace = here.oid AND NOT c.relname = ANY(:ignored)
     )
     SELECT json_build_object(
       'views', (SELECT coalesce(json_agg(relname ORDER BY relname), '[]')
@@ -174,7 +174,7 @@ POSTGRESQL_SCHEMA = sa.text(
       )), '{}') FROM rel c WHERE c.relkind IN ('r', 'p'))
     )
 """.replace("CONSTRAINTS", CONSTRAINTS)
-)
+).bindparams(ignored=sorted(IGNORED_TABLES))
 
 
 def _columns(columns: list[dict[str, Any]]) -> dict[str, str]:
