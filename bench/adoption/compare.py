@@ -118,37 +118,31 @@ def main() -> int:
     env = one_backend(arguments.backend)
 
     alone = without_pytest_alembic(env)
-    runs: dict[str, list[tuple[float, str]]] = {
-        "make test-migrations": [],
-        "its history tests only": [],
-        "pytest-alembic built-ins": [],
+    sides = {
+        "make test-migrations": ("harness", ["make", "test-migrations"], alone),
+        # The harness's tests of the history itself, the counterparts of the
+        # four built-ins, without the offline rendering.
+        "its history tests only": (
+            "harness-history",
+            [python, "-m", "pytest", *HISTORY_TESTS],
+            alone,
+        ),
+        "pytest-alembic built-ins": (
+            "pytest-alembic",
+            [python, "-m", "pytest", "-p", "no:cacheprovider", FOLDER],
+            env,
+        ),
     }
     # Interleaved, so that a busy moment of a shared machine hits both sides;
     # the first round only warms up (bytecode caches, the servers' catalogs).
-    for round_ in range(arguments.repeat + 1):
-        if round_ == 1:
-            runs = {name: [] for name in runs}
-        runs["make test-migrations"].append(
-            timed("harness", ["make", "test-migrations"], project, alone)
-        )
-        # The harness's tests of the history itself, the counterparts of the
-        # four built-ins, without the offline rendering.
-        runs["its history tests only"].append(
-            timed(
-                "harness-history",
-                [python, "-m", "pytest", *HISTORY_TESTS],
-                project,
-                alone,
-            )
-        )
-        runs["pytest-alembic built-ins"].append(
-            timed(
-                "pytest-alembic",
-                [python, "-m", "pytest", "-p", "no:cacheprovider", FOLDER],
-                project,
-                env,
-            )
-        )
+    rounds = [
+        {
+            name: timed(log, command, project, side_env)
+            for name, (log, command, side_env) in sides.items()
+        }
+        for _ in range(arguments.repeat + 1)
+    ][1:]
+    runs = {name: [found[name] for found in rounds] for name in sides}
     print(f"{project.name} on {arguments.backend}, median of {arguments.repeat}:")
     medians = {
         name: statistics.median(t for t, _ in found) for name, found in runs.items()
