@@ -13,13 +13,13 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 ${imports if imports else ""}
-from {{ cookiecutter.package_name }}.data_migrations import (
+from migration_kit import (
+    done,
     exact_unicode,
     migration_session,
+    squawk_ignore,
     update_in_batches,
 )
-from {{ cookiecutter.package_name }}.lint import squawk_ignore
-from {{ cookiecutter.package_name }}.rerun import done
 
 revision: str = ${repr(up_revision)}
 down_revision: str | Sequence[str] | None = ${repr(down_revision)}

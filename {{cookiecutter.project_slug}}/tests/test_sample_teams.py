@@ -1,6 +1,6 @@
 """Revision 2 moves players.team into teams, and its downgrade moves it back."""
 
-from .migration_steps import MigrationSteps
+from migration_kit.harness import MigrationSteps
 
 PLAYERS = "5d3e0a1c2b01"
 TEAMS = "8f7a6b5c4d02"

@@ -12,9 +12,7 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from .disposable_database import disposable_database
-from .migration_steps import MigrationSteps
+from migration_kit.harness import MigrationSteps, disposable_database
 
 PLAYERS = "5d3e0a1c2b01"
 TEAMS = "8f7a6b5c4d02"

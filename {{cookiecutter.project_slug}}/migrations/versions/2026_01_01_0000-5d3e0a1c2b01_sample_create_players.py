@@ -11,9 +11,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
-from {{ cookiecutter.package_name }}.data_migrations import exact_unicode
-from {{ cookiecutter.package_name }}.rerun import done
+from migration_kit import done, exact_unicode
 
 revision: str = "5d3e0a1c2b01"
 down_revision: str | Sequence[str] | None = None

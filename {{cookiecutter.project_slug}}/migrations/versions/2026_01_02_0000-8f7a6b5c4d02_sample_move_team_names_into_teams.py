@@ -14,14 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 from alembic.operations import BatchOperations
+from migration_kit import done, exact_unicode, execute, squawk_ignore
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
-from {{ cookiecutter.package_name }}.data_migrations import (
-    exact_unicode,
-    execute,
-)
-from {{ cookiecutter.package_name }}.lint import squawk_ignore
-from {{ cookiecutter.package_name }}.rerun import done
 
 revision: str = "8f7a6b5c4d02"
 down_revision: str | Sequence[str] | None = "5d3e0a1c2b01"

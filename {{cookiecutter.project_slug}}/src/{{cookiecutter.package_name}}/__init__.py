@@ -1,1 +1,1 @@
-"""Models and migration helpers for {{ cookiecutter.project_slug }}."""
+"""The application's models for {{ cookiecutter.project_slug }}."""

@@ -8,10 +8,9 @@ import sqlalchemy as sa
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from alembic.util import CommandError
+from migration_kit import backfills as backfill_module
+from migration_kit.backfills import backfill
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
-from {{ cookiecutter.package_name }} import backfill as backfill_module
-from {{ cookiecutter.package_name }}.backfill import backfill
 
 ROWS = 25
 

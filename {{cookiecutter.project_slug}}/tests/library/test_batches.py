@@ -11,10 +11,9 @@ import sqlalchemy as sa
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from alembic.util import CommandError
+from migration_kit import data_migrations
+from migration_kit.data_migrations import update_in_batches
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
-from {{ cookiecutter.package_name }} import data_migrations
-from {{ cookiecutter.package_name }}.data_migrations import update_in_batches
 
 
 class Base(DeclarativeBase):

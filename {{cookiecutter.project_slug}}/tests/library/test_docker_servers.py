@@ -3,8 +3,7 @@
 from dataclasses import dataclass
 
 import pytest
-
-from .. import docker_servers
+from migration_kit.harness import docker_servers
 
 
 @dataclass

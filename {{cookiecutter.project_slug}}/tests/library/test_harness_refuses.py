@@ -1,10 +1,9 @@
 """The harness never migrates a database it did not create."""
 
 import pytest
+from migration_kit.harness.disposable_database import server_url
+from migration_kit.harness.migration_steps import MigrationSteps, NotDisposable
 from sqlalchemy import create_engine
-
-from ..disposable_database import server_url
-from ..migration_steps import MigrationSteps, NotDisposable
 
 
 def test_refuses_a_database_it_did_not_create(backend: str, tmp_path) -> None:

@@ -4,9 +4,8 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
-
-from ..disposable_database import disposable_database
-from ..schema_snapshot import differences, snapshot
+from migration_kit.harness.disposable_database import disposable_database
+from migration_kit.harness.schema_snapshot import differences, snapshot
 
 
 def table(*changes: sa.schema.SchemaItem, name_type: sa.types.TypeEngine | None = None):

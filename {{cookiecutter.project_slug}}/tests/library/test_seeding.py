@@ -4,9 +4,7 @@
 """
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql, postgresql
-
-from ..seeding import (
+from migration_kit.harness.seeding import (
     LOOKALIKES,
     Settings,
     fill_new_columns,
@@ -14,6 +12,7 @@ from ..seeding import (
     replace_rows,
     seed_empty_tables,
 )
+from sqlalchemy.dialects import mysql, postgresql
 
 COMMON = [
     sa.Integer(),

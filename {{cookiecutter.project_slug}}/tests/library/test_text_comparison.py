@@ -13,8 +13,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
-
-from {{ cookiecutter.package_name }}.data_migrations import exact_unicode
+from migration_kit.data_migrations import exact_unicode
 
 NAMES = ["Reds", "reds", "REDS", "Reds ", "Zürich", "zurich", "Zurich"]
 

@@ -16,8 +16,7 @@ The stairway upgrades these and goes on testing every later revision.
 from alembic.script import Script
 from alembic.util import CommandError
 
-from {{ cookiecutter.package_name }}.errors import titled
-
+from ..errors import titled
 from .migration_steps import alembic_config, revisions, script_directory
 
 SETTING = "oldest_tested_downgrade"

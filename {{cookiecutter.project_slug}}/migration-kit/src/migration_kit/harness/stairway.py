@@ -33,8 +33,7 @@ import sqlalchemy as sa
 from alembic.script import Script
 from pytest import Item
 
-from {{ cookiecutter.package_name }}.errors import one_line, titled
-
+from ..errors import one_line, titled
 from . import irreversible
 from .migration_steps import MigrationSteps, revisions, script_directory
 from .schema_snapshot import Snapshot, differences, snapshot
@@ -109,10 +108,15 @@ class Stair:
             return ""
         backend = "mysql" if self.backend == "mariadb" else self.backend
         command = (
-            f"{self.seeding.environment()} .venv/bin/pytest tests/test_stairway.py"
+            f"{self.seeding.environment()} .venv/bin/pytest {STAIRWAY_FILE[0]}"
             f' -k "{backend} and {self.script.revision}"'
         )
         return f" (seed {self.seeding.seed}; replay: {command})"
+
+
+# The test file that brings in the stairway tests, for replay commands; the
+# plugin sets it from the collected tests.
+STAIRWAY_FILE = ["tests/test_migrations.py"]
 
 
 @contextmanager
@@ -340,6 +344,7 @@ def needed(items: list[Item], backend: str) -> set[str] | None:
             continue
         if params.get("backend") != backend:
             continue
+        STAIRWAY_FILE[0] = item.nodeid.split("::")[0]
         if "revision" not in params:
             return None
         if isinstance(params["revision"], str):  # not pytest's empty-list NOTSET

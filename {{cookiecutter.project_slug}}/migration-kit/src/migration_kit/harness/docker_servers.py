@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.engine import URL
 
-from {{ cookiecutter.package_name }}.errors import one_line
+from ..errors import one_line
 
 IMAGES = {"postgresql": "postgres:16", "mysql": "mysql:8.4"}
 PORTS = {"postgresql": 5432, "mysql": 3306}

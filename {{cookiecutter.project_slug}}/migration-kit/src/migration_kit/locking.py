@@ -26,7 +26,8 @@ from alembic.util import CommandError
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-LOCK_NAME = "{{ cookiecutter.package_name }}.migrations"
+from .settings import setting
+
 WAIT_VARIABLE = "MIGRATION_LOCK_WAIT"
 DEFAULT_WAIT_SECONDS = 300
 WHOLE_NUMBER = re.compile(r"[0-9]+")
@@ -61,12 +62,12 @@ def wait_seconds() -> int:
 
 def postgresql_key() -> int:
     """The advisory lock key: a signed 64-bit number derived from the project."""
-    digest = hashlib.sha256(LOCK_NAME.encode()).digest()
+    digest = hashlib.sha256(setting("lock_name").encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def mysql_name(database: str) -> str:
-    name = f"{LOCK_NAME}:{database}"
+    name = f"{setting('lock_name')}:{database}"
     if len(name) <= MYSQL_NAME_LIMIT:
         return name
     return hashlib.sha256(name.encode()).hexdigest()[:MYSQL_NAME_LIMIT]

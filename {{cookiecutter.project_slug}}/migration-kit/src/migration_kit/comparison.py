@@ -1,35 +1,29 @@
 """What autogenerate compares, in one place for every command and test.
 
 ``make autorevision``, ``make check`` (``alembic check``), ``make sql`` and the
-harness's models-match test all configure Alembic through
+harness's models-match test all configure Alembic through env.py with
 ``context_options()``, so they always agree on what counts as a difference.
 """
 
 from typing import Any
 
-from .models import Base
-
-# What the database is compared against. Base.metadata carries the naming
-# convention too, so autogenerate names constraints as the revisions do.
-target_metadata = Base.metadata
-
-# Tables in the database that these migrations do not own (made by another
-# application, or by hand): autogenerate neither drops nor reports them.
-# An adopted history often needs a few, e.g. {"spatial_ref_sys"} (PostGIS).
-NOT_OURS: frozenset[str] = frozenset()
+from .settings import not_ours
 
 
 def include_object(
     item: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
-    """Autogenerate's filter: leave out the tables in NOT_OURS."""
-    return not (type_ == "table" and name in NOT_OURS)
+    """Autogenerate's filter: leave out the tables alembic.ini's not_ours names.
+
+    They are in the database but these migrations do not own them (made by
+    another application, or by hand), e.g. spatial_ref_sys (PostGIS).
+    """
+    return not (type_ == "table" and name in not_ours())
 
 
 def context_options(dialect: str) -> dict[str, Any]:
     """The options every ``context.configure()`` in env.py passes."""
     return {
-        "target_metadata": target_metadata,
         "include_object": include_object,
         # Column types are compared (VARCHAR(100) vs VARCHAR(200) is a change).
         "compare_type": True,

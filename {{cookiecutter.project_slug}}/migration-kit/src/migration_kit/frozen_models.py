@@ -46,6 +46,7 @@ from alembic.migration import MigrationContext
 from alembic.util import CommandError
 
 from . import embedded_server
+from .settings import setting
 
 LINE_LENGTH = 88
 INDENT = "    "
@@ -76,10 +77,13 @@ SCAFFOLD_NAMES = frozenset(
 )
 # Attribute names that declarative classes keep for themselves.
 RESERVED_ATTRIBUTES = frozenset({"metadata", "registry"})
-# Whether the tables at head are computed on PostgreSQL, the project's
-# database, rather than on SQLite (no MySQL server ships in a wheel).
-ON_POSTGRESQL = {{ "True" if cookiecutter.database == "postgresql" else "False" }}
 SCRATCH_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+
+
+def on_postgresql() -> bool:
+    """Whether the tables at head are computed on PostgreSQL, the project's
+    database, rather than on SQLite (no MySQL server ships in a wheel)."""
+    return setting("database") == "postgresql"
 
 
 def writing_a_revision(config: Config) -> bool:
@@ -173,7 +177,7 @@ def tables_at_head(config: Config) -> sa.MetaData:
 @contextmanager
 def scratch_database() -> Iterator[sa.Engine]:
     """An empty database of the project's kind that is no one's: see above."""
-    if not ON_POSTGRESQL:
+    if not on_postgresql():
         engine = sa.create_engine("sqlite://")
     elif embedded_server.installed():
         engine = sa.create_engine(embedded_server.server_url())
@@ -421,11 +425,11 @@ def generic_type(reflected: sa.types.TypeEngine) -> sa.types.TypeEngine:
 
 def frozen_type(reflected: sa.types.TypeEngine) -> sa.types.TypeEngine:
     """PostgreSQL's own type as reflected; the generic one from SQLite."""
-    return reflected if ON_POSTGRESQL else generic_type(reflected)
+    return reflected if on_postgresql() else generic_type(reflected)
 
 
 def render_type(reflected: sa.types.TypeEngine, imports: set[str]) -> str:
-    if ON_POSTGRESQL:
+    if on_postgresql():
         return native_type(reflected, imports)
     generic = generic_type(reflected)
     if isinstance(generic, sa.types.NullType):

@@ -12,13 +12,12 @@ import io
 import pytest
 from alembic.script import Script
 
-from {{ cookiecutter.package_name }}.errors import titled
-from {{ cookiecutter.package_name }}.offline import (
+from ..errors import titled
+from ..offline import (
     declared_reason,
     render,
     render_failure,
 )
-
 from .migration_steps import alembic_config, revisions, script_directory
 from .online_only import ONLINE_ONLY
 

@@ -17,7 +17,6 @@ never taken from the application's models. Only a database the harness made
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,19 +27,15 @@ from alembic.runtime.migration import RevisionStep
 from alembic.script import Script, ScriptDirectory
 from alembic.util import CommandError
 
-from {{ cookiecutter.package_name }}.database import migration_engine, run_with_engine
-from {{ cookiecutter.package_name }}.urls import shown
-
+from ..database import migration_engine, run_with_engine
+from ..settings import alembic_config as project_alembic_config
+from ..urls import shown
 from .disposable_database import NAME_PREFIX, created_here, migration_url
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def alembic_config() -> Config:
-    config = Config(PROJECT_ROOT / "alembic.ini")
-    # Leave logging to pytest instead of alembic.ini's handlers.
-    config.attributes["configure_logger"] = False
-    return config
+    """The project's alembic.ini; logging is left to pytest."""
+    return project_alembic_config()
 
 
 @cache

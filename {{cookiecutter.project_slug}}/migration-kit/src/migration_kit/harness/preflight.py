@@ -17,13 +17,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
-from {{ cookiecutter.package_name }}.connection_errors import (
+from ..connection_errors import (
     CONNECT_ERRORS,
     connection_failure,
 )
-from {{ cookiecutter.package_name }}.errors import one_line, several_heads
-from {{ cookiecutter.package_name }}.urls import BadURL, parse_url, redacted
-
+from ..errors import one_line, several_heads
+from ..urls import BadURL, parse_url, redacted
 from . import docker_servers, irreversible, run_marker, seeding
 from .disposable_database import (
     URL_VARIABLES,

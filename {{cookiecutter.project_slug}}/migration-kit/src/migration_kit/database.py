@@ -22,23 +22,23 @@ from sqlalchemy.pool import NullPool
 
 from .connection_errors import connection_failure
 from .errors import one_line
+from .settings import setting
 from .urls import BadURL, parse_url, shown
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-# Relative to the directory alembic runs in (the project root, for make).
-DEFAULT_URL = "sqlite:///{{ cookiecutter.package_name }}.sqlite3"
 VARIABLE = "DATABASE_URL"
 
 
-def database_url() -> URL:
+def database_url(config: Config | None = None) -> URL:
     """The URL in DATABASE_URL, or a local SQLite file when it is unset.
 
     Raises CommandError, which alembic prints as one line, for a value that
     cannot work (see urls.py); no message shows the password.
     """
-    raw = os.environ.get(VARIABLE, "").strip() or DEFAULT_URL
+    # default_url is relative to the directory alembic runs in (the project root).
+    raw = os.environ.get(VARIABLE, "").strip() or setting("default_url", config)
     try:
         return parse_url(raw, VARIABLE)
     except BadURL as error:

@@ -31,11 +31,10 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from {{ cookiecutter.package_name }} import embedded_server
-from {{ cookiecutter.package_name }}.errors import one_line
-from {{ cookiecutter.package_name }}.sqlite import make_transactional
-from {{ cookiecutter.package_name }}.urls import parse_url, shown
-
+from .. import embedded_server
+from ..errors import one_line
+from ..sqlite import make_transactional
+from ..urls import parse_url, shown
 from . import docker_servers, run_marker
 from .run_marker import NAME_PREFIX
 

@@ -30,7 +30,7 @@ import string
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from itertools import groupby, pairwise
 from typing import Any
@@ -705,7 +705,7 @@ def _bytes_maker(
 def _datetime_maker(kind: sa.DateTime, rng: random.Random) -> Callable[[int], datetime]:
     # 1971-2037: what MySQL's TIMESTAMP holds too.
     zones = [
-        timezone.utc,
+        UTC,
         timezone(timedelta(hours=-8)),
         timezone(timedelta(hours=5, minutes=30)),
     ]
@@ -720,7 +720,7 @@ def _datetime_maker(kind: sa.DateTime, rng: random.Random) -> Callable[[int], da
 def _time_maker(kind: sa.Time, rng: random.Random) -> Callable[[int], time]:
     def make(i: int) -> time:
         moment = time(rng.randrange(24), rng.randrange(60), rng.randrange(60))
-        return moment.replace(tzinfo=timezone.utc) if kind.timezone else moment
+        return moment.replace(tzinfo=UTC) if kind.timezone else moment
 
     return make
 

@@ -1,0 +1,160 @@
+"""What migrations/env.py calls: connect, lock, configure, report in one line.
+
+env.py keeps Alembic's two functions, offline and online; the work they share
+with every project lives here:
+
+- the URL comes from DATABASE_URL, or alembic.ini's ``default_url`` (database.py);
+- a Connection or Engine handed in through ``config.attributes["connection"]``
+  (the harness, pytest-alembic) is used as it is;
+- one run at a time per database (locking.py), PostgreSQL timeouts
+  (timeouts.py), SQLite revisions that roll back as a whole with foreign keys
+  checked (sqlite.py), and a failed revision reported as one line (errors.py);
+- commands that only read the revision files (revision, merge, history) open
+  no database.
+"""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from io import StringIO
+from typing import Any
+
+from alembic import context
+from alembic.config import Config
+from alembic.util import CommandError
+from sqlalchemy import Connection, Engine
+from sqlalchemy.engine import URL
+
+from . import frozen_models
+from .comparison import context_options
+from .connection_errors import CONNECT_ERRORS, connection_failure
+from .database import database_url, listing_history, migration_engine, run_with_engine
+from .errors import one_line_failures
+from .locking import migration_lock, wait_seconds
+from .offline import one_line_render_failures, refuse_online_only
+from .sqlite import check_foreign_keys, make_transactional
+from .timeouts import timeout_statements
+
+
+def offline_options(url: URL) -> dict[str, Any]:
+    """``context.configure()`` options for ``--sql``, besides the URL."""
+    return {
+        **context_options(url.get_backend_name()),
+        # A revision that needs a database stops --sql with one line (offline.py).
+        "on_version_apply": refuse_online_only,
+    }
+
+
+@contextmanager
+def rendering(url: URL) -> Iterator[None]:
+    """Around ``run_migrations()`` under ``--sql``: one line per failure, and
+    the same PostgreSQL timeouts as an online run, in the reviewed SQL."""
+    with one_line_render_failures(context.script):
+        if url.get_backend_name() == "postgresql":
+            for statement in timeout_statements():
+                context.execute(statement)
+        yield
+
+
+def online_options(connection: Connection) -> dict[str, Any]:
+    """``context.configure()`` options for a run on ``connection``."""
+    dialect = connection.dialect.name
+    return {
+        **context_options(dialect),
+        # sqlite.py's recipe gives SQLite transactional DDL; Alembic assumes not.
+        "transactional_ddl": True if dialect == "sqlite" else None,
+        # One transaction per revision: a failure keeps the revisions before it.
+        "transaction_per_migration": True,
+        # Runs inside each revision's transaction, before it commits.
+        "on_version_apply": check_foreign_keys,
+    }
+
+
+def running(connection: Connection) -> Any:
+    """Around ``run_migrations()``: a failed revision becomes one line naming it."""
+    return one_line_failures(connection.dialect.name)
+
+
+def run_online(config: Config, run: Callable[[Connection], None]) -> None:
+    """Call ``run(connection)`` on the given connection, or on DATABASE_URL, locked."""
+    given = config.attributes.get("connection")
+    if isinstance(given, Engine):
+        # pytest-alembic hands in an Engine: connect as alembic would, and
+        # leave the engine as it is (it belongs to the caller).
+        with connect(given) as connection:
+            run(connection)
+        return
+    if given is not None:
+        run(given)
+        return
+    # Refuse a bad MIGRATION_* setting before connecting, whatever the server.
+    wait_seconds()
+    timeout_statements()
+    # The URL goes to the engine directly: passing it through
+    # config.set_main_option would break on a "%" in the password. An async
+    # driver runs the same steps in asyncio.run, as Alembic's async template.
+    engine = migration_engine(database_url(config))
+    run_with_engine(engine, lambda engine: _locked(engine, run))
+
+
+def _locked(engine: Engine, run: Callable[[Connection], None]) -> None:
+    if engine.dialect.name == "sqlite":
+        make_transactional(engine)
+    with connect(engine) as connection, migration_lock(connection):
+        _set_timeouts(connection)
+        run(connection)
+
+
+def _set_timeouts(connection: Connection) -> None:
+    """PostgreSQL: give up on a busy table instead of blocking it (timeouts.py)."""
+    if connection.dialect.name != "postgresql":
+        return
+    for statement in timeout_statements():
+        connection.exec_driver_sql(statement)
+    # Alembic never commits what ran before context.configure(): commit it.
+    connection.commit()
+
+
+def connect(engine: Engine) -> Connection:
+    """Connect, or fail with one line that names the server but not the password."""
+    try:
+        return engine.connect()
+    except CONNECT_ERRORS as error:
+        message = connection_failure(error, engine.url, "DATABASE_URL")
+        raise CommandError(message) from None
+
+
+def without_database(config: Config) -> bool:
+    """Serve the commands that only read the revision files; False for others.
+
+    ``alembic revision`` (``-x tables=a,b`` writes frozen models, computed on
+    a scratch database, never yours), ``merge`` and ``history`` run env.py
+    because alembic.ini sets revision_environment.
+    """
+    if frozen_models.writing_a_revision(config):
+        _write_frozen_models(config)
+    elif listing_history(config):
+        _list_history()
+    else:
+        return False
+    return True
+
+
+def _write_frozen_models(config: Config) -> None:
+    tables = frozen_models.requested_tables(context.get_x_argument(as_dictionary=True))
+    template_args = frozen_models.template_args(config, tables)
+    # A dialect name is all configure() needs to pass them on: nothing connects.
+    with frozen_models.quiet_alembic_log():
+        context.configure(dialect_name="sqlite", template_args=template_args)
+
+
+def _list_history() -> None:
+    """``alembic history`` reads only the revision files.
+
+    In --sql mode Alembic asks no database for the current revision, so
+    nothing connects or creates a SQLite file. The listing goes to stdout;
+    the run's own SQL output is thrown away (older Alembic, 1.16, ends such a
+    run with DROP TABLE alembic_version).
+    """
+    with frozen_models.quiet_alembic_log():
+        context.configure(dialect_name="sqlite", as_sql=True, output_buffer=StringIO())
+    context.run_migrations()

@@ -1,0 +1,136 @@
+import gc
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from .. import embedded_server
+from . import docker_servers, irreversible, preflight, seeding
+from .disposable_database import (
+    BACKENDS,
+    disposable_database,
+    drop_leftovers,
+    required_backends,
+    untested_backends,
+)
+from .migration_steps import MigrationSteps
+from .online_only import ONLINE_ONLY
+from .stairway import Climber, Stair, climbed, needed
+
+# The stairways climbed in this run, per backend, for the slowest-revision report.
+CLIMBED: dict[str, dict[str, Stair]] = {}
+SLOWEST = 5
+# Backends without a server in this run: reason -> how many tests it deselected.
+NOT_TESTED: dict[str, int] = {}
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def database(backend: str, tmp_path: Path) -> Iterator[Engine]:
+    with disposable_database(backend, tmp_path) as engine:
+        yield engine
+
+
+@pytest.fixture
+def steps(database: Engine) -> MigrationSteps:
+    return MigrationSteps(database)
+
+
+@pytest.fixture(scope="session")
+def climber(
+    backend: str,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Climber]:
+    """Every revision the run tests walked up, down and up once (stairway.py)."""
+    directory = tmp_path_factory.mktemp(backend)
+    with climbed(
+        lambda: disposable_database(backend, directory),
+        seeding.settings(),
+        only=needed(request.session.items, backend),
+    ) as climber:
+        CLIMBED[backend] = climber.stairs
+        yield climber
+
+
+@pytest.fixture(scope="session")
+def stairway(climber: Climber) -> dict[str, Stair]:
+    return climber.stairs
+
+
+@pytest.fixture
+def steps_near_head(climber: Climber, request: pytest.FixtureRequest) -> MigrationSteps:
+    """The stairway's database when its climb ended at head, which saves
+    upgrading a new one through the whole history; else a new database."""
+    return climber.at_head() or MigrationSteps(request.getfixturevalue("database"))
+
+
+# Last, so that it counts only the tests -k and -m left selected.
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Deselect the tests of a backend without a server: one line, not one each."""
+    untested = untested_backends()
+    kept: list[pytest.Item] = []
+    deselected: list[pytest.Item] = []
+    for item in items:
+        (deselected if backend_of(item) in untested else kept).append(item)
+    for backend, count in Counter(map(backend_of, deselected)).items():
+        reason = untested[backend]
+        if backend in required_backends():
+            raise pytest.UsageError(f"{reason} (REQUIRE_TEST_BACKENDS lists {backend})")
+        NOT_TESTED[reason] = count
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """End the run with one line, before any test, if its setup cannot work."""
+    backends = {backend_of(item) for item in session.items} - {None}
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    for note in preflight.check_environment(backends):
+        reporter.write_line(note)
+    # What is loaded by now (SQLAlchemy, the application's models, every
+    # revision) lives until the run ends. Frozen, it is no longer walked by
+    # each full garbage collection while the tests make and drop objects:
+    # a sixth of the run's time on mlflow's history (bench/adoption/README.md).
+    gc.freeze()
+
+
+def backend_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("backend") if callspec else None
+
+
+def pytest_sessionfinish() -> None:
+    # Fixtures are not torn down after Ctrl-C; this hook still runs.
+    drop_leftovers()
+    docker_servers.stop_all()
+    embedded_server.stop()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for line in ONLINE_ONLY.values():
+        terminalreporter.write_line(line)
+    for reason, count in NOT_TESTED.items():
+        terminalreporter.write_line(f"NOT TESTED {reason} ({count} tests deselected)")
+    if CLIMBED:
+        for line in irreversible.summary() + seeding.summary():
+            terminalreporter.write_line(line)
+    for stairs in CLIMBED.values():
+        for stair in stairs.values():
+            if stair.broken:
+                terminalreporter.write_line(stair.broken)
+    for backend, stairs in CLIMBED.items():
+        slowest = sorted(stairs.values(), key=lambda s: s.seconds, reverse=True)
+        terminalreporter.write_sep("-", f"slowest revisions on {backend}")
+        for stair in slowest[:SLOWEST]:
+            terminalreporter.write_line(f"{stair.seconds:8.3f}s  {stair.name}")
