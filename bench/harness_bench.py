@@ -25,7 +25,11 @@ from cookiecutter.main import cookiecutter
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 SIZES = [0, 50, 100]
-TESTS = ["tests/test_stairway.py", "tests/test_upgrade_downgrade.py"]
+# The generic tests a bake brings in through tests/test_migrations.py, by node.
+GENERIC = "tests/test_migrations.py"
+STAIRWAY = (f"{GENERIC}::test_stairway", f"{GENERIC}::test_downgrade_leaves_no_trace")
+WHOLE_HISTORY = f"{GENERIC}::test_upgrade_to_head_and_downgrade_to_base"
+TESTS = [*STAIRWAY, WHOLE_HISTORY]
 SAMPLE_HEAD = "8f7a6b5c4d02"
 
 REVISION = '''"""Synthetic revision {n}: table bench_{n}, pointing at the one before.

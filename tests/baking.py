@@ -5,6 +5,16 @@ import subprocess
 from pathlib import Path
 
 TEMPLATE = Path(__file__).resolve().parents[1]
+# The generic tests a bake brings in through tests/test_migrations.py, by node.
+GENERIC = "tests/test_migrations.py"
+STAIRWAY = (f"{GENERIC}::test_stairway", f"{GENERIC}::test_downgrade_leaves_no_trace")
+WHOLE_HISTORY = f"{GENERIC}::test_upgrade_to_head_and_downgrade_to_base"
+OFFLINE = f"{GENERIC}::test_revision_renders_as_sql"
+MODELS = f"{GENERIC}::test_models_match_migrations_at_head"
+HISTORY = (
+    f"{GENERIC}::test_history_has_one_head",
+    f"{GENERIC}::test_irreversible_revisions_say_why",
+)
 
 
 def run(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from .baking import bake, run
+from .baking import STAIRWAY, bake, run
 
 URL_VARIABLES = {"postgresql": "TEST_POSTGRES_URL", "mysql": "TEST_MYSQL_URL"}
 # What an async application puts in DATABASE_URL for each backend.
@@ -94,7 +94,7 @@ def harness_on_async_urls(project: Path) -> subprocess.CompletedProcess[str]:
         )
         for backend, variable in URL_VARIABLES.items()
     }
-    tests = ["tests/test_stairway.py", "tests/test_sample_teams.py"]
+    tests = [*STAIRWAY, "tests/test_sample_teams.py"]
     result = run(
         [".venv/bin/pytest", *tests, "-k", "postgresql or mysql"],
         cwd=project,

@@ -31,6 +31,10 @@ def test_default_bake_has_the_documented_layout(cookies) -> None:
         "migrations/script.py.mako",
         "migrations/README.md",
         "tests/test_sample_teams.py",
+        "tests/conftest.py",
+        "tests/test_migrations.py",
+        "migration-kit/pyproject.toml",
+        "migration-kit/src/migration_kit/__init__.py",
     ]:
         assert (project / path).is_file(), path
     assert len(list((project / "migrations/versions").glob("*_sample_*.py"))) == 2

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .baking import run
+from .baking import WHOLE_HISTORY, run
 from .no_server import assert_nothing_left, installed_outside_pytest, without_servers
 from .test_harness import added, wait_for_names
 
@@ -27,7 +27,7 @@ import time
 import pytest
 from sqlalchemy import text
 
-from .disposable_database import disposable_database
+from migration_kit.harness import disposable_database
 
 
 def test_hold_the_embedded_server(tmp_path):
@@ -120,7 +120,7 @@ def test_the_next_run_removes_the_server_of_a_killed_run(
 
     next_run = [".venv/bin/pytest", "-p", "no:cacheprovider", "-k", "postgresql"]
     run(
-        [*next_run, "tests/test_upgrade_downgrade.py"],
+        [*next_run, WHOLE_HISTORY],
         project,
         without_servers(temporary),
     )

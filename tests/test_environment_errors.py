@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from .baking import WHOLE_HISTORY
 from .production import (
     HEAD,
     alembic,
@@ -37,7 +38,7 @@ from .production import (
 PASSWORD = "s3cr3t-Pa55"
 ALEMBIC_EXIT = 255  # alembic's exit code for a CommandError
 USAGE_ERROR = 4  # pytest's ExitCode.USAGE_ERROR
-HARNESS_TEST = "tests/test_upgrade_downgrade.py"
+HARNESS_TEST = WHOLE_HISTORY
 
 
 @pytest.fixture(scope="module")

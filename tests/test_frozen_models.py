@@ -129,8 +129,8 @@ def assert_frozen_tables_match(engine: sa.Engine, metadata: sa.MetaData) -> None
 
 FROZEN_REVISION_TEST = '''"""The revision make revision tables="players teams" wrote."""
 
-from .migration_steps import MigrationSteps
-from .table_shape import assert_frozen_tables_match, load_revision
+from migration_kit.harness import MigrationSteps
+from table_shape import assert_frozen_tables_match, load_revision
 
 REVISION = load_revision({path!r})
 
@@ -358,9 +358,8 @@ KINDS_TEST = '''"""Frozen models of tables of every kind round-trip through SQLi
 
 from pathlib import Path
 
-from .disposable_database import disposable_database
-from .migration_steps import MigrationSteps
-from .table_shape import assert_frozen_tables_match, load_revision
+from migration_kit.harness import MigrationSteps, disposable_database
+from table_shape import assert_frozen_tables_match, load_revision
 
 
 def test_frozen_kinds_match_sqlite_at_head(tmp_path: Path) -> None:
@@ -524,9 +523,8 @@ import datetime
 import decimal
 from pathlib import Path
 
-from .disposable_database import disposable_database
-from .migration_steps import MigrationSteps
-from .table_shape import assert_frozen_tables_match, load_revision
+from migration_kit.harness import MigrationSteps, disposable_database
+from table_shape import assert_frozen_tables_match, load_revision
 
 REVISION = load_revision({path!r})
 KICKOFF = datetime.datetime(2026, 5, 1, 20, 45)

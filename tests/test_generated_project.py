@@ -61,7 +61,7 @@ def test_library_tests_run_apart_from_the_migrations(installed: Path) -> None:
     }
     assert listed["test-library"], "make test-library collected nothing"
     assert all(test.startswith("tests/library/") for test in listed["test-library"])
-    assert any("test_stairway.py" in test for test in listed["test-migrations"])
+    assert any("::test_stairway[" in test for test in listed["test-migrations"])
     assert not any("tests/library/" in test for test in listed["test-migrations"])
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from .baking import STAIRWAY, WHOLE_HISTORY
+
 SERVERS = {"postgresql": "TEST_POSTGRES_URL", "mysql": "TEST_MYSQL_URL"}
 
 BROKEN_REVISION = '''"""Add coaches, with a downgrade that forgets them.
@@ -95,7 +97,7 @@ import time
 import pytest
 from sqlalchemy import text
 
-from .disposable_database import disposable_database
+from migration_kit.harness import disposable_database
 
 
 @pytest.fixture(scope="module")
@@ -167,11 +169,11 @@ def test_a_downgrade_that_forgets_a_table_fails_naming_the_revision(
 ) -> None:
     revision = project / "migrations/versions/2026_01_03_0000-c0ffee000003_coaches.py"
     with added(revision, BROKEN_REVISION):
-        result = pytest_in(project, "tests/test_stairway.py", "-k", "sqlite")
+        result = pytest_in(project, *STAIRWAY, "-k", "sqlite")
 
     assert result.returncode == 1, result.stdout
     summary = result.stdout
-    assert "FAILED tests/test_stairway.py::test_stairway[sqlite-c0ffee000003]" in (
+    assert "FAILED tests/test_migrations.py::test_stairway[sqlite-c0ffee000003]" in (
         summary
     )
     assert "test_downgrade_leaves_no_trace[sqlite-c0ffee000003]" in summary
@@ -196,12 +198,12 @@ def test_a_downgrade_that_committed_part_of_itself_says_so(project: Path) -> Non
         added(versions / "2026_01_04_0000-c0ffee000004_coaches.py", HALF_DOWNGRADED),
         added(versions / "2026_01_05_0000-c0ffee000005_names.py", NEEDS_COACHES),
     ):
-        result = pytest_in(project, "tests/test_stairway.py")
+        result = pytest_in(project, *STAIRWAY)
 
     assert result.returncode == 1, result.stdout
     failed = [line.split(" - ")[0] for line in result.stdout.splitlines()]
     assert [line for line in failed if line.startswith("FAILED ")] == [
-        f"FAILED tests/test_stairway.py::test_stairway[{backend}-c0ffee000004]"
+        f"FAILED tests/test_migrations.py::test_stairway[{backend}-c0ffee000004]"
         for backend in ("sqlite", "postgresql", "mysql")
     ]
     assert (
@@ -220,7 +222,7 @@ def test_a_backend_without_a_server_is_one_line_and_required_an_error(
         "postgresql: set TEST_POSTGRES_URL to a server URL (or TEST_DOCKER=1, "
         "or unset TEST_POSTGRES=off for an embedded server) to test it"
     )
-    args = ("tests/test_upgrade_downgrade.py", "tests/test_stairway.py")
+    args = (WHOLE_HISTORY, *STAIRWAY)
     unset = {"TEST_POSTGRES_URL": "", "TEST_DOCKER": "", "TEST_POSTGRES": "off"}
 
     left_out = pytest_in(project, *args, **unset, REQUIRE_TEST_BACKENDS="")

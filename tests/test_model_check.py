@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .baking import run
+from .baking import MODELS, run
 
 POSITION = "    position: Mapped[str | None] = mapped_column(Unicode(200))\n"
 RATING = "    rating: Mapped[int | None]\n"
@@ -39,7 +39,7 @@ def project(install) -> Iterator[Path]:
 
 def models_test(project: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [".venv/bin/pytest", "tests/test_models_match_migrations.py", "-k", "sqlite"],
+        [".venv/bin/pytest", MODELS, "-k", "sqlite"],
         cwd=project,
         capture_output=True,
         text=True,

@@ -34,7 +34,7 @@ ADD_RATING = """\
 RATE_PLAYERS = """\
     from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-    from team_migrations.backfill import backfill
+    from migration_kit import backfill
 
     class Base(DeclarativeBase):
         metadata = sa.MetaData()

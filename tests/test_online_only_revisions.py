@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .baking import run
+from .baking import OFFLINE, run
 from .production import HEAD, extra_revision, installed_project
 
 DIALECTS = ["sqlite", "postgresql", "mysql", "mariadb"]
@@ -20,7 +20,7 @@ DIALECTS = ["sqlite", "postgresql", "mysql", "mariadb"]
 PLAYER_MODEL = """
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from team_migrations.data_migrations import migration_session, update_in_batches
+from migration_kit.data_migrations import migration_session, update_in_batches
 
 
 class Base(DeclarativeBase):
@@ -94,7 +94,7 @@ def unchecked(command: list[str], cwd: Path, **env: str):
 
 def offline_test(project: Path) -> subprocess.CompletedProcess[str]:
     """The baked project's offline test, as `make test-migrations` runs it."""
-    return unchecked([".venv/bin/pytest", "tests/test_offline_sql.py"], project)
+    return unchecked([".venv/bin/pytest", OFFLINE], project)
 
 
 def real_sql(project: Path, dialect: str) -> subprocess.CompletedProcess[str]:

@@ -45,7 +45,7 @@ FAILING_REVISION = """\
 HOLD_MIGRATION_LOCK = """
 import sys, time
 from sqlalchemy import create_engine
-from team_migrations.locking import migration_lock
+from migration_kit.locking import migration_lock
 
 with create_engine(sys.argv[1]).connect() as connection, migration_lock(connection):
     print("held", flush=True)

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from .baking import run
+from .baking import HISTORY, STAIRWAY, WHOLE_HISTORY, run
 from .test_harness import added, pytest_in, require_servers
 
 FIXTURE = Path(__file__).parent / "fixtures" / "real_history"
 HARNESS = (
-    "tests/test_stairway.py",
-    "tests/test_upgrade_downgrade.py",
-    "tests/test_history.py",
+    *STAIRWAY,
+    WHOLE_HISTORY,
+    *HISTORY,
 )
 BROKEN_DOWNGRADE = "aaaa00000003 (Add accounts.created_at.)"
 BROKEN_UPGRADE = (
@@ -70,14 +70,17 @@ def fix_broken_downgrade(project: Path) -> None:
 def seeded(line: str, backend: str) -> str:
     """A failure line as the seeded stairway ends it: the seed and the replay."""
     revision = line.removeprefix("BROKEN ").removeprefix("revision ").split(" ")[0]
-    command = f'.venv/bin/pytest tests/test_stairway.py -k "{backend} and {revision}"'
+    command = (
+        ".venv/bin/pytest tests/test_migrations.py"
+        f' -k "(stairway or trace) and {backend} and {revision}"'
+    )
     return f"{line} (seed 20260101; replay: MIGRATION_SEED=20260101 {command})"
 
 
 def summary_lines(output: str, start: str) -> list[str]:
     # The line number in a SKIPPED line moves with every edit of the test.
     return [
-        re.sub(r"^(SKIPPED \[\d+\]) tests/test_stairway.py:\d+:", r"\1", line)
+        re.sub(r"^(SKIPPED \[\d+\]) \S+:\d+:", r"\1", line)
         for line in output.splitlines()
         if line.startswith(start)
     ]
@@ -142,10 +145,10 @@ def test_one_run_names_every_broken_revision_on_every_backend(project: Path) -> 
         f"FAILED tests/{test}[{backend}{revision}]"
         for backend in ("sqlite", "postgresql", "mysql")
         for test, revision in [
-            ("test_stairway.py::test_stairway", "-aaaa00000003"),
-            ("test_stairway.py::test_stairway", "-555500000011"),
+            ("test_migrations.py::test_stairway", "-aaaa00000003"),
+            ("test_migrations.py::test_stairway", "-555500000011"),
             (
-                "test_upgrade_downgrade.py::test_upgrade_to_head_and_downgrade_to_base",
+                "test_migrations.py::test_upgrade_to_head_and_downgrade_to_base",
                 "",
             ),
         ]

@@ -16,10 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from .baking import STAIRWAY
 from .test_harness import added, pytest_in, require_servers
 
 SAMPLE_HEAD = "8f7a6b5c4d02"
-REPLAY = 'MIGRATION_SEED=20260101 .venv/bin/pytest tests/test_stairway.py -k "{}"'
+REPLAY = (
+    "MIGRATION_SEED=20260101 .venv/bin/pytest tests/test_migrations.py"
+    ' -k "(stairway or trace) and {}"'
+)
 
 # What `make revision tables="players"` wrote before frozen models dropped keys
 # to tables not frozen beside them: Team is missing, so the mapper fails.
@@ -35,7 +39,7 @@ Data: trims every player's name.
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from team_migrations.data_migrations import update_in_batches
+from migration_kit.data_migrations import update_in_batches
 
 revision = "5b1175d0a003"
 down_revision = "8f7a6b5c4d02"
@@ -175,7 +179,7 @@ def test_team_names_in_a_merging_collation_fail_on_mariadb_only(
     ) in result.stdout
     for backend in ("sqlite", "postgresql"):
         assert (
-            f"PASSED tests/test_stairway.py::test_downgrade_leaves_no_trace"
+            f"PASSED tests/test_migrations.py::test_downgrade_leaves_no_trace"
             f"[{backend}-{SAMPLE_HEAD}]"
         ) in result.stdout
     failed = [
@@ -184,7 +188,7 @@ def test_team_names_in_a_merging_collation_fail_on_mariadb_only(
         if line.startswith("FAILED")
     ]
     assert failed == [
-        "FAILED tests/test_stairway.py::test_downgrade_leaves_no_trace"
+        "FAILED tests/test_migrations.py::test_downgrade_leaves_no_trace"
         f"[mysql-{SAMPLE_HEAD}]"
     ], result.stdout
 
@@ -204,7 +208,7 @@ def test_the_default_bake_passes_seeded_on_every_backend(project: Path) -> None:
 def test_a_hook_replaces_rows_and_the_replay_sees_the_same(project: Path) -> None:
     revision = versions(project) / "2026_01_04_0000-5eed00000004_look.py"
     with added(revision, HOOKED):
-        whole = pytest_in(project, "tests/test_stairway.py", "-k", "not mysql")
+        whole = pytest_in(project, *STAIRWAY, "-k", "not mysql")
         line = failure_line(whole.stdout, "postgresql")
         environment, command = replay_of(line)
         replayed = pytest_in(project, *command, **environment)
@@ -213,7 +217,11 @@ def test_a_hook_replaces_rows_and_the_replay_sees_the_same(project: Path) -> Non
     assert "upgrade failed: RuntimeError: saw 4 players, last Hook Player, rows " in (
         line
     )
-    assert command == ["tests/test_stairway.py", "-k", "postgresql and 5eed00000004"]
+    assert command == [
+        "tests/test_migrations.py",
+        "-k",
+        "(stairway or trace) and postgresql and 5eed00000004",
+    ]
     assert failure_line(replayed.stdout, "postgresql") == line
     # One backend, one revision's tests: the climb stopped at that revision.
     assert "1 failed, 1 skipped, 16 deselected" in replayed.stdout, replayed.stdout
@@ -222,9 +230,7 @@ def test_a_hook_replaces_rows_and_the_replay_sees_the_same(project: Path) -> Non
 
 
 def test_a_replay_climbs_only_the_revision_and_its_parents(project: Path) -> None:
-    first = pytest_in(
-        project, "tests/test_stairway.py", "-k", "sqlite and 5d3e0a1c2b01"
-    )
+    first = pytest_in(project, *STAIRWAY, "-k", "sqlite and 5d3e0a1c2b01")
 
     assert first.returncode == 0, first.stdout
     # The slowest-revisions list names every revision climbed.
@@ -233,7 +239,7 @@ def test_a_replay_climbs_only_the_revision_and_its_parents(project: Path) -> Non
 
 
 def test_a_bad_seed_setting_is_one_line(project: Path) -> None:
-    result = pytest_in(project, "tests/test_stairway.py", MIGRATION_SEED_ROWS="lots")
+    result = pytest_in(project, *STAIRWAY, MIGRATION_SEED_ROWS="lots")
 
     assert result.returncode == 4, result.stdout
     assert result.stderr.strip() == (

@@ -50,11 +50,17 @@ BUILT_IN_TESTS = """from pytest_alembic.tests import (  # noqa: F401
     test_upgrade,
 )
 """
+# The generic tests a bake brings in through tests/test_migrations.py.
 HISTORY_TESTS = [
-    "tests/test_history.py",
-    "tests/test_stairway.py",
-    "tests/test_upgrade_downgrade.py",
-    "tests/test_models_match_migrations.py",
+    f"tests/test_migrations.py::{name}"
+    for name in (
+        "test_history_has_one_head",
+        "test_irreversible_revisions_say_why",
+        "test_stairway",
+        "test_downgrade_leaves_no_trace",
+        "test_upgrade_to_head_and_downgrade_to_base",
+        "test_models_match_migrations_at_head",
+    )
 ]
 OTHER_BACKENDS = {
     "sqlite": ("postgresql", "mysql"),

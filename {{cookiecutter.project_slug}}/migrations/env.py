@@ -10,10 +10,10 @@ failed revision is reported as one line naming it.
 from logging.config import fileConfig
 
 from alembic import context
-from sqlalchemy import Connection
-
 from migration_kit import environment
 from migration_kit.database import database_url
+from sqlalchemy import Connection
+
 from {{ cookiecutter.package_name }}.models import Base
 
 config = context.config

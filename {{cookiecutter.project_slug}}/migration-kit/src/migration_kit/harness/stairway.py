@@ -109,7 +109,7 @@ class Stair:
         backend = "mysql" if self.backend == "mariadb" else self.backend
         command = (
             f"{self.seeding.environment()} .venv/bin/pytest {STAIRWAY_FILE[0]}"
-            f' -k "{backend} and {self.script.revision}"'
+            f' -k "(stairway or trace) and {backend} and {self.script.revision}"'
         )
         return f" (seed {self.seeding.seed}; replay: {command})"
 
