@@ -29,7 +29,10 @@ def test_default_bake_has_the_documented_layout(cookies) -> None:
         "src/team_migrations/models.py",
         "migrations/env.py",
         "migrations/script.py.mako",
-        "migrations/README.md",
+        "docs/changing-data.md",
+        "docs/production.md",
+        "docs/testing.md",
+        "docs/adopting.md",
         "tests/test_sample_teams.py",
     ]:
         assert (project / path).is_file(), path
