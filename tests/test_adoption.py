@@ -1,9 +1,9 @@
-"""The generated README's "Adopting an existing project", followed as written.
+"""The generated docs/adopting.md, followed as written.
 
 A legacy history whose first revision alters a table made outside Alembic,
 written to other rules (ruff-dirty, an index squawk flags), goes into
-`migrations/versions/legacy/`; the lines the README gives keep it out of `make
-lint` and `make lint-migrations`, and `make baseline` with the re-parenting
+`migrations/versions/legacy/`; the lines docs/adopting.md gives keep it out of
+`make lint` and `make lint-migrations`, and `make baseline` with the re-parenting
 edit gives it a root that creates the table, so a new database upgrades to
 head. bench/adoption/ does the same with real histories from PyPI.
 """
@@ -55,11 +55,21 @@ def fails(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> s
 
 def append_after(path: Path, line: str, added: str) -> None:
     text = path.read_text()
-    assert line in text, f"{path.name} has no {line!r}: the README step is stale"
+    assert line in text, (
+        f"{path.name} has no {line!r}: a docs/adopting.md step is stale"
+    )
     path.write_text(text.replace(line, f"{line}{added}", 1))
 
 
-def test_readme_steps_adopt_a_history_that_needs_a_baseline(
+def replace_line(path: Path, line: str, replacement: str) -> None:
+    text = path.read_text()
+    assert line in text, (
+        f"{path.name} has no {line!r}: a docs/adopting.md step is stale"
+    )
+    path.write_text(text.replace(line, replacement, 1))
+
+
+def test_documented_steps_adopt_a_history_that_needs_a_baseline(
     project: Path, tmp_path: Path
 ) -> None:
     # Step 1: the revisions in a folder of their own, which Alembic reads.
@@ -74,11 +84,11 @@ def test_readme_steps_adopt_a_history_that_needs_a_baseline(
     fails(["make", "lint"], project)
     fails(["make", "lint-migrations"], project)
 
-    # Step 4: the exact lines the README gives.
-    append_after(
+    # Step 4: the exact lines docs/adopting.md gives.
+    replace_line(
         project / "pyproject.toml",
-        "[tool.ruff]\n",
-        'extend-exclude = ["migrations/versions/legacy"]\n',
+        'extend-exclude = ["migration-kit"]\n',
+        'extend-exclude = ["migration-kit", "migrations/versions/legacy"]\n',
     )
     squawk = project / ".squawk.toml"
     squawk.write_text(squawk.read_text() + 'excluded_paths = ["*/legacy/*"]\n')

@@ -157,7 +157,7 @@ def test_offline_test_fails_an_undeclared_revision_in_one_line(project) -> None:
         line = (
             f"\n{dialect}: revision f00dbad00010 (Test revision f00dbad00010.) "
             f"cannot render as SQL: {NO_INSPECTION}; if it needs a database, say "
-            'so in it: online_only = "why" (migrations/README.md)\n'
+            'so in it: online_only = "why" (docs/changing-data.md)\n'
         )
         assert line in result.stdout, result.stdout
     assert "Traceback" not in result.stdout

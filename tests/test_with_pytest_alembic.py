@@ -1,6 +1,6 @@
-"""pytest-alembic's built-in tests pass on a default bake, set up as its README says.
+"""pytest-alembic's built-in tests pass on a default bake, set up as its docs say.
 
-The test follows the generated README's section "pytest-alembic's tests too"
+The test follows the generated docs/testing.md, "pytest-alembic's tests too",
 word for word: the requirement it names goes into the test extra, the file it
 shows goes into tests/, and `make install` and `make lint` run as a user would.
 """
@@ -20,16 +20,15 @@ BUILT_IN_TESTS = (
     "test_model_definitions_match_ddl",
     "test_up_down_consistency",
 )
-SECTION = "### pytest-alembic's tests too"
 POSITION = "    position: Mapped[str | None] = mapped_column(Unicode(200))\n"
 RATING = "    rating: Mapped[int | None]\n"
 
 
 @pytest.fixture(scope="module")
 def project(cookies_session) -> Path:
-    """A default bake with exactly what the README section says to add."""
+    """A default bake with exactly what docs/testing.md says to add."""
     project = bake(cookies_session)
-    requirement, path, code = readme_steps(project / "README.md")
+    requirement, path, code = documented_steps(project / "docs" / "testing.md")
     pyproject = project / "pyproject.toml"
     text = pyproject.read_text()
     assert "test = [\n" in text
@@ -41,14 +40,17 @@ def project(cookies_session) -> Path:
     return project
 
 
-def readme_steps(readme: Path) -> tuple[str, str, str]:
-    """The requirement, the file's path and its code, from the README section."""
-    text = readme.read_text()
-    assert SECTION in text
-    section = text.split(SECTION, 1)[1].split("\n## ", 1)[0]
-    requirement = re.search(r'`("pytest-alembic>=[0-9.]+")`', section).group(1)
-    path = re.search(r"add `(tests/\w+\.py)`:", section).group(1)
-    code = re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
+def documented_steps(guide: Path) -> tuple[str, str, str]:
+    """The requirement, and the file's path and code (its block's title).
+
+    Found by what they are, not by the heading above them, so the section can
+    be renamed.
+    """
+    text = guide.read_text()
+    requirement = re.search(r'`("pytest-alembic>=[0-9.]+")`', text).group(1)
+    path, code = re.search(
+        r'```python title="(tests/test_pytest_alembic\.py)"\n(.*?)```', text, re.DOTALL
+    ).groups()
     return requirement, path, code
 
 

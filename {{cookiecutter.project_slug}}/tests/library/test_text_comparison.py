@@ -1,4 +1,4 @@
-"""What migrations/README.md says about comparing names, checked on each backend.
+"""What docs/changing-data.md says about comparing names, checked on each backend.
 
 The default collations of MariaDB and MySQL take 'reds' and 'REDS' (and
 'zürich' and 'Zurich') for one name, and MariaDB's 'Reds ' too;

@@ -4,8 +4,8 @@ For adopting a project whose tables were made outside Alembic (the
 application's ``create_all``, or by hand) before its first revision: point
 DATABASE_URL at a database holding exactly those tables, and this writes a
 revision below every other one that creates them, so every disposable test
-database starts where production started (README: "Adopting an existing
-project"). The database is only read.
+database starts where production started (docs/adopting.md). The database
+is only read.
 
 Alembic does the writing: the reflected tables become autogenerate's own
 operations (``create_table`` with columns, types, server defaults and

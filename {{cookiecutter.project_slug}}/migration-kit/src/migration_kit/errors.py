@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from .timeouts import hint
 
-REPAIR = "see 'Running migrations in production' in README.md"
+REPAIR = "see docs/production.md"
 # pysqlite's words when another connection holds the file's write lock.
 SQLITE_LOCKED = "database is locked"
 

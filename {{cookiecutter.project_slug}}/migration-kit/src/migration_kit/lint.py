@@ -54,7 +54,7 @@ def main() -> int:
             return 0
         if not any(Path(path).parent.name == "versions" for path in rendered):
             # Only revisions in subfolders, which .squawk.toml may exclude
-            # (README: adopting a project); squawk fails when it has no file.
+            # (docs/adopting.md); squawk fails when it has no file.
             nothing = Path(directory) / "nothing.sql"
             nothing.write_text("-- no statement\n")
             rendered.append(str(nothing))

@@ -125,7 +125,7 @@ RUN_ITS_DOWNGRADE_ONLINE = (
     "render the downgrades below it: alembic downgrade {parent}:<target> --sql"
 )
 DECLARE_IT = (
-    'if it needs a database, say so in it: online_only = "why" (migrations/README.md)'
+    'if it needs a database, say so in it: online_only = "why" (docs/changing-data.md)'
 )
 
 

@@ -128,7 +128,7 @@ def drop_leftovers() -> None:
         except DBAPIError as error:
             print(
                 f"could not drop {name} on {shown(server)}: {one_line(error.orig)}; "
-                "the next run lists it (see TEST_DROP_LEFTOVERS in README.md).",
+                "the next run lists it (see TEST_DROP_LEFTOVERS in docs/testing.md).",
                 file=sys.stderr,
             )
             del _LIVE[name]

@@ -9,7 +9,7 @@ def test_history_has_one_head() -> None:
 
 
 def test_irreversible_revisions_say_why() -> None:
-    """``irreversible`` is the reason the run prints (migrations/README.md)."""
+    """``irreversible`` is the reason the run prints (docs/changing-data.md)."""
     unexplained = [
         script.revision
         for script in revisions()

@@ -1,6 +1,6 @@
 """Revisions whose downgrade is not tested: it cannot give the data back.
 
-Two declarations (migrations/README.md, "Irreversible revisions"):
+Two declarations (docs/changing-data.md, "Irreversible revisions"):
 
 - in a revision file, a module-level string saying why::
 

@@ -2,7 +2,7 @@
 
 The revisions are read from migrations/versions when the tests are collected,
 so a new revision is tested here without a line of test code. An irreversible
-one (migrations/README.md) is upgraded only, so it has no trace test.
+one (docs/changing-data.md) is upgraded only, so it has no trace test.
 """
 
 import pytest
