@@ -199,6 +199,12 @@ def assert_ruff_clean(project: Path, revision: Path) -> None:
 
 def fill_in_data_step(revision: Path, step: dict[str, str] = DATA_STEP) -> None:
     text = revision.read_text()
+    # As a user would: uncomment the scaffold's imports the step uses.
+    for name in ("migration_session", "update_in_batches"):
+        if f"{name}(" in "".join(step.values()):
+            line = f"from migration_kit import {name}\n"
+            assert f"# {line}" in text, f"no {line!r} to uncomment"
+            text = text.replace(f"# {line}", line)
     for function, body in step.items():
         # The scaffold's comments may stand between the signature and its pass.
         stub = rf"def {function}\(\) -> None:\n(?:    #.*\n)*    pass\n"
@@ -207,6 +213,9 @@ def fill_in_data_step(revision: Path, step: dict[str, str] = DATA_STEP) -> None:
         filled = found[0].removesuffix("    pass\n") + body.lstrip("\n")
         text = text[: found.start()] + filled + text[found.end() :]
     revision.write_text(text)
+    # The scaffold says so: ruff sorts the uncommented imports in.
+    project = revision.parents[2]
+    run([".venv/bin/ruff", "check", "--fix", "--quiet", str(revision)], cwd=project)
 
 
 def test_make_revision_with_tables_writes_models_as_at_head(project: Path) -> None:

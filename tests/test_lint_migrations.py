@@ -22,9 +22,12 @@ def test_samples_pass(project) -> None:
     assert "Found 0 issues in 2 files" in result.stdout + result.stderr
 
 
-def test_blocking_index_is_reported(project) -> None:
+def test_blocking_index_is_reported_at_its_revision_line(project) -> None:
     index = '    op.create_index("ix_players_name", "players", ["name"])\n'
     with extra_revision(project, "f00dbad00005", HEAD, index):
+        [revision] = project.glob("migrations/versions/*-f00dbad00005_extra.py")
+        line = revision.read_text().splitlines().index(index.rstrip("\n")) + 1
+        # Not on a terminal (captured): plain text, as in a CI log.
         result = subprocess.run(
             ["make", "lint-migrations"],
             cwd=project,
@@ -33,5 +36,13 @@ def test_blocking_index_is_reported(project) -> None:
             check=False,
         )
     assert result.returncode != 0
-    assert "require-concurrent-index-creation" in result.stdout
-    assert "f00dbad00005_extra.sql" in result.stdout
+    output = result.stdout + result.stderr
+    assert "\x1b[" not in output
+    [finding] = [x for x in result.stdout.splitlines() if "warning:" in x]
+    assert finding.startswith(
+        f"migrations/versions/{revision.name}:{line}: warning: "
+        "require-concurrent-index-creation: "
+    ), result.stdout
+    assert "    CREATE INDEX ix_players_name ON players (name);" in result.stdout
+    assert ".sql" not in output
+    assert "Found 1 issue in 1 file (checked 3 revisions)" in result.stdout

@@ -59,17 +59,36 @@ def test_readme_flow_for_a_new_table_is_green(
     restore_afterwards.write_text(restore_afterwards.read_text() + COACHES)
     run(["make", "autorevision", "m=add coaches"], cwd=default_project, env=env)
     [table] = default_project.glob("migrations/versions/*_add_coaches.py")
-    assert "op.create_table(" in table.read_text()
+    assert_lean_schema_revision(table)
+    assert_ruff_clean(default_project, table)
     run(["make", "migrate"], cwd=default_project, env=env)
     checked = run(["make", "check"], cwd=default_project, env=env)
     assert "No new upgrade operations detected" in checked.stdout
-    # A data revision from the scaffold, as written: its step opens a session.
+    # A data revision from the scaffold, as written.
     run(["make", "revision", "m=tidy coaches"], cwd=default_project, env=env)
     [data] = default_project.glob("migrations/versions/*_tidy_coaches.py")
-    assert "    with migration_session() as session:\n" in data.read_text()
+    assert "    # with migration_session() as session:\n" in data.read_text()
+    assert_ruff_clean(default_project, data)
     # lint, lint-migrations (squawk) and the harness, both revisions included.
     tested = run(["make", "test"], cwd=default_project)
     assert "Found 0 issues in 4 files" in tested.stdout + tested.stderr
+
+
+def assert_lean_schema_revision(revision: Path) -> None:
+    """Autogenerate's operations and Alembic's identifiers, nothing else."""
+    text = revision.read_text()
+    assert "op.create_table(" in text
+    assert len(text.splitlines()) <= 30, text
+    for boilerplate in ("Data:", "migration_session", "DeclarativeBase", "###"):
+        assert boilerplate not in text, boilerplate
+
+
+def assert_ruff_clean(project: Path, revision: Path) -> None:
+    """Clean with the project's own settings, which ignore no rule in revisions."""
+    settings = (project / "pyproject.toml").read_text()
+    assert '"migrations/versions/*.py" = [' not in settings
+    run([".venv/bin/ruff", "check", "--no-cache", str(revision)], cwd=project)
+    run([".venv/bin/ruff", "format", "--check", str(revision)], cwd=project)
 
 
 def test_message_and_tables_pass_through_make_unchanged(
@@ -104,6 +123,27 @@ def test_importing_the_application_models_in_a_revision_fails_lint(
     )
     assert result.returncode == 1
     assert f"TID251 `{package}.models` is banned" in result.stdout
+
+
+def test_scaffolds_are_ruff_clean_before_the_post_write_hooks(
+    default_project: Path, restore_afterwards: Path
+) -> None:
+    """The hooks run ruff --fix, but the scaffold must not need them to."""
+    ini = (default_project / "alembic.ini").read_text()
+    hooks = re.compile(r"^\[post_write_hooks\]\n.*?(?=^\[)", re.DOTALL | re.MULTILINE)
+    assert hooks.search(ini)
+    no_hooks = default_project / "no-hooks.ini"
+    no_hooks.write_text(hooks.sub("", ini))
+    alembic = [".venv/bin/alembic", "-c", no_hooks.name]
+    try:
+        run([*alembic, "revision", "-m", "plain"], cwd=default_project)
+        tables = ["-x", "tables=players,teams"]
+        run([*alembic, *tables, "revision", "-m", "frozen"], cwd=default_project)
+    finally:
+        no_hooks.unlink()
+    for slug in ("plain", "frozen"):
+        [revision] = default_project.glob(f"migrations/versions/*_{slug}.py")
+        run([".venv/bin/ruff", "check", "--no-cache", str(revision)], default_project)
 
 
 def test_first_revision_has_no_trailing_whitespace(bare_project: Path) -> None:

@@ -141,7 +141,12 @@ def without_database(config: Config) -> bool:
 
 def _write_frozen_models(config: Config) -> None:
     tables = frozen_models.requested_tables(context.get_x_argument(as_dictionary=True))
-    template_args = frozen_models.template_args(config, tables)
+    template_args = {
+        # script.py.mako: `alembic revision` gets the data scaffold, a merge
+        # (and --autogenerate, which never comes here) the schema-only one.
+        "data_step": frozen_models.command_name(config) == "revision",
+        **frozen_models.template_args(config, tables),
+    }
     # A dialect name is all configure() needs to pass them on: nothing connects.
     with frozen_models.quiet_alembic_log():
         context.configure(dialect_name="sqlite", template_args=template_args)

@@ -94,8 +94,7 @@ def writing_a_revision(config: Config) -> bool:
     With --autogenerate, ``tables`` is refused rather than silently ignored.
     """
     options = config.cmd_opts
-    command_function = getattr(options, "cmd", (None,))[0]
-    if getattr(command_function, "__name__", None) not in {"revision", "merge"}:
+    if command_name(config) not in {"revision", "merge"}:
         return False
     if not getattr(options, "autogenerate", False):
         return True
@@ -106,6 +105,12 @@ def writing_a_revision(config: Config) -> bool:
             "put the data step in a revision of its own."
         )
     return False
+
+
+def command_name(config: Config) -> str | None:
+    """The alembic command running (``revision``, ``merge``, ...), if run as one."""
+    command_function = getattr(config.cmd_opts, "cmd", (None,))[0]
+    return getattr(command_function, "__name__", None)
 
 
 def requested_tables(x_arguments: Mapping[str, str]) -> list[str]:

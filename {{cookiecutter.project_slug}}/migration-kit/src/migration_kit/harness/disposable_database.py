@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
@@ -33,12 +34,15 @@ from sqlalchemy.pool import NullPool
 
 from .. import embedded_server
 from ..errors import one_line
+from ..settings import setting
 from ..sqlite import make_transactional
 from ..urls import parse_url, shown
 from . import docker_servers, run_marker
 from .run_marker import NAME_PREFIX
 
 BACKENDS = ("sqlite", "postgresql", "mysql")
+# Set to 1 to run without a server for alembic.ini's database on purpose.
+DEPLOY_OPTIONAL = "MIGRATION_DEPLOY_BACKEND_OPTIONAL"
 URL_VARIABLES = {"postgresql": "TEST_POSTGRES_URL", "mysql": "TEST_MYSQL_URL"}
 SYNC_DRIVERS = {"asyncpg": "psycopg", "aiomysql": "pymysql", "asyncmy": "pymysql"}
 
@@ -65,6 +69,30 @@ def server_url(backend: str) -> URL | None:
 
 
 def required_backends() -> set[str]:
+    """REQUIRE_TEST_BACKENDS, and the database the project deploys to."""
+    return _listed_as_required() | ({deploy_backend()} & URL_VARIABLES.keys())
+
+
+def why_required(backend: str) -> str:
+    if backend in _listed_as_required():
+        return f"REQUIRE_TEST_BACKENDS lists {backend}"
+    return (
+        f"alembic.ini: database = {backend}, the database this project deploys "
+        f"to; {DEPLOY_OPTIONAL}=1 leaves it untested on purpose"
+    )
+
+
+def deploy_backend() -> str:
+    """alembic.ini's database, unless DEPLOY_OPTIONAL says to let it go."""
+    if os.environ.get(DEPLOY_OPTIONAL, "").strip() == "1":
+        return ""
+    try:
+        return setting("database")
+    except CommandError:  # no alembic.ini here: the harness's own tests
+        return ""
+
+
+def _listed_as_required() -> set[str]:
     raw = os.environ.get("REQUIRE_TEST_BACKENDS", "")
     return {name.strip() for name in raw.split(",") if name.strip()}
 

@@ -14,6 +14,7 @@ from .disposable_database import (
     drop_leftovers,
     required_backends,
     untested_backends,
+    why_required,
 )
 from .migration_steps import MigrationSteps
 from .online_only import ONLINE_ONLY
@@ -85,7 +86,7 @@ def pytest_collection_modifyitems(
     for backend, count in Counter(map(backend_of, deselected)).items():
         reason = untested[backend]
         if backend in required_backends():
-            raise pytest.UsageError(f"{reason} (REQUIRE_TEST_BACKENDS lists {backend})")
+            raise pytest.UsageError(f"{reason} ({why_required(backend)})")
         NOT_TESTED[reason] = count
     if deselected:
         config.hook.pytest_deselected(items=deselected)

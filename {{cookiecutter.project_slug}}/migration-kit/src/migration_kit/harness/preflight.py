@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
+from .. import embedded_server
 from ..connection_errors import (
     CONNECT_ERRORS,
     connection_failure,
@@ -29,7 +30,9 @@ from .disposable_database import (
     admin_connection,
     create_statement,
     drop_database,
+    required_backends,
     sync_url,
+    why_required,
 )
 from .migration_steps import script_directory
 
@@ -49,6 +52,7 @@ def check_environment(backends: set[str]) -> list[str]:
         seeding.settings()
     except (irreversible.BadSetting, seeding.BadSetting) as error:
         raise pytest.UsageError(str(error)) from None
+    check_embedded_server(backends)
     return [
         note
         for backend in sorted(backends & URL_VARIABLES.keys())
@@ -72,6 +76,31 @@ def check_server(backend: str) -> list[str]:
     note = leftovers_note(server, variable)
     check_may_create(server, variable)
     return [note] if note else []
+
+
+def check_embedded_server(backends: set[str]) -> None:
+    """Start the embedded PostgreSQL now if the run requires PostgreSQL on it:
+    a server that cannot start is one line, not an error in every test."""
+    if "postgresql" not in backends & required_backends() or not embedded():
+        return
+    try:
+        embedded_server.server_url()
+    except Exception as error:  # whatever the wheel's server raised
+        raise pytest.UsageError(
+            f"postgresql: the embedded server did not start ({one_line(error)}): "
+            f"set TEST_POSTGRES_URL to a server URL to test it "
+            f"({why_required('postgresql')})"
+        ) from None
+
+
+def embedded() -> bool:
+    """Whether PostgreSQL would run on the embedded server."""
+    return (
+        not os.environ.get("TEST_POSTGRES_URL", "").strip()
+        and not docker_servers.enabled()
+        and embedded_server.enabled()
+        and embedded_server.installed()
+    )
 
 
 def check_docker() -> None:
