@@ -97,14 +97,14 @@ ${frozen_models}
 
 # `make test-migrations` fills every empty table with generated rows before
 # this upgrade; a seed_rows(rows) function here can add or replace them for
-# rules the schema cannot say (migrations/README.md, "Seeded rows").
+# rules the schema cannot say (docs/changing-data.md, "Seeded rows").
 
 
 def upgrade() -> None:
     # Schema: op.add_column(...), op.create_table(...). MySQL/MariaDB commit
     # each at once: so that a second run finishes a killed one, guard each with
     # `if not done("table", column=...)`. Names to join on or keep unique:
-    # exact_unicode(n), not sa.Unicode(n) (migrations/README.md). On SQLite,
+    # exact_unicode(n), not sa.Unicode(n) (docs/changing-data.md). On SQLite,
     # op.batch_alter_table("players", copy_from=Player.__table__) copies the
     # table as frozen here, so that `make sql` can render it.
     #
@@ -125,7 +125,7 @@ def upgrade() -> None:
     # )
     #
     # A large table the application writes to: migration_kit's backfill() in
-    # a revision of its own commits batch by batch (migrations/README.md:
+    # a revision of its own commits batch by batch (docs/changing-data.md:
     # expand, backfill, contract).
     #
     # Breaking one of `make lint-migrations`' rules on purpose? Say why, then:
