@@ -34,7 +34,7 @@ from sqlalchemy.pool import NullPool
 from .. import embedded_server
 from ..errors import one_line
 from ..sqlite import make_transactional
-from ..urls import parse_url, shown
+from ..urls import parse_url, redacted, shown
 from . import docker_servers, run_marker
 from .run_marker import NAME_PREFIX
 
@@ -127,7 +127,8 @@ def drop_leftovers() -> None:
             _drop(name)
         except DBAPIError as error:
             print(
-                f"could not drop {name} on {shown(server)}: {one_line(error.orig)}; "
+                f"could not drop {name} on {shown(server)}: "
+                f"{redacted(one_line(error.orig), server)}; "
                 "the next run lists it (see TEST_DROP_LEFTOVERS in README.md).",
                 file=sys.stderr,
             )
