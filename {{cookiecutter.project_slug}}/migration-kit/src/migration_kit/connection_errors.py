@@ -2,11 +2,18 @@
 
 The same failures reach ``alembic`` (DATABASE_URL) and the test harness
 (TEST_POSTGRES_URL, TEST_MYSQL_URL): a query option the driver refuses, a
-login the server refuses, a database that does not exist, a server that
-cannot be reached. The URL is shown masked and the driver's message redacted.
+login the server refuses, a user with no connection left, a database that
+does not exist, a server that cannot be reached. The URL is shown masked and
+the driver's message redacted.
+
+``raised_connecting`` tells a failed connection from a failed statement,
+wherever it happens: a traceback of one shows the driver's connect arguments,
+password included, so the harness reports it as one line (lost_connections.py).
 """
 
 import re
+import traceback
+from types import FrameType
 
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
@@ -19,12 +26,20 @@ from .urls import redacted, shown
 # reports some refusals as DBAPIError, and a closed port as OSError.
 CONNECT_ERRORS = (DBAPIError, OSError, TypeError, ValueError)
 # PostgreSQL: invalid_authorization_specification (no such role), invalid_password.
-# MySQL/MariaDB: access denied (to the server, to the database, by auth plugin).
-LOGIN_REFUSED = {"28000", "28P01", 1044, 1045, 1698}
+# MySQL/MariaDB: access denied (to the server, to the database, by auth plugin),
+# and a locked account (MySQL 3118, MariaDB 4151).
+LOGIN_REFUSED = {"28000", "28P01", 1044, 1045, 1698, 3118, 4151}
 NO_DATABASE = {"3D000", 1049}
+# PostgreSQL too_many_connections; MySQL/MariaDB: the server's max_connections,
+# the user's max_user_connections, and its hourly connection limit.
+NO_CONNECTION_LEFT = {"53300", 1040, 1203, 1226}
 # libpq reports a refused start-up without its SQLSTATE: psycopg's messages.
 LOGIN_REFUSED_TEXT = re.compile(
     r"authentication failed|role \S+ does not exist|no pg_hba\.conf entry"
+    r"|is not permitted to log in"
+)
+NO_CONNECTION_LEFT_TEXT = re.compile(
+    r"too many connections|too many clients|connection slots are reserved"
 )
 NO_DATABASE_TEXT = re.compile(r"database \S+ does not exist")
 # How drivers say that an option's name or value is wrong.
@@ -50,6 +65,11 @@ def connection_failure(error: Exception, url: URL, variable: str) -> str:
             f"{where}: the server refused the login ({reason}): check the user "
             "name and password, and that this user may log in from here."
         )
+    if _codes(cause) & NO_CONNECTION_LEFT or NO_CONNECTION_LEFT_TEXT.search(reason):
+        return (
+            f"{where}: the server has no connection left for user {url.username} "
+            f"({reason}): {raise_limit(url)}, or end that user's idle sessions."
+        )
     if _codes(cause) & NO_DATABASE or NO_DATABASE_TEXT.search(reason):
         return f"{where}: {reason}: create the database or correct its name."
     if url.get_backend_name() == "sqlite":
@@ -60,6 +80,46 @@ def connection_failure(error: Exception, url: URL, variable: str) -> str:
     return (
         f"cannot connect to {where} ({reason}): check that the server is running "
         "and that the host and port are right."
+    )
+
+
+def raise_limit(url: URL) -> str:
+    """How to give ``url``'s user more connections."""
+    if url.get_backend_name() == "postgresql":
+        return (
+            f"raise its limit (ALTER ROLE {url.username} CONNECTION LIMIT -1) "
+            "or the server's max_connections"
+        )
+    return (
+        f"raise its limit (ALTER USER '{url.username}' WITH MAX_USER_CONNECTIONS 0) "
+        "or the server's max_connections"
+    )
+
+
+def raised_connecting(error: BaseException) -> Exception | None:
+    """The error in ``error``'s chain that opening a connection raised, if any.
+
+    SQLAlchemy opens every connection, pooled or not, in its pool's
+    ``_ConnectionRecord.__connect``: an error raised below that frame is a
+    connection refused or lost on the way in, not a statement that failed.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, CONNECT_ERRORS) and any(
+            _opens_a_connection(frame)
+            for frame, _line in traceback.walk_tb(current.__traceback__)
+        ):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _opens_a_connection(frame: FrameType) -> bool:
+    return (
+        frame.f_code.co_name == "__connect"
+        and frame.f_globals.get("__name__") == "sqlalchemy.pool.base"
     )
 
 

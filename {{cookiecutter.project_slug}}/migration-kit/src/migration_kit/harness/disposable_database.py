@@ -36,7 +36,7 @@ from .. import embedded_server
 from ..errors import one_line
 from ..settings import setting
 from ..sqlite import make_transactional
-from ..urls import parse_url, shown
+from ..urls import parse_url, redacted, shown
 from . import docker_servers, run_marker
 from .run_marker import NAME_PREFIX
 
@@ -155,7 +155,8 @@ def drop_leftovers() -> None:
             _drop(name)
         except DBAPIError as error:
             print(
-                f"could not drop {name} on {shown(server)}: {one_line(error.orig)}; "
+                f"could not drop {name} on {shown(server)}: "
+                f"{redacted(one_line(error.orig), server)}; "
                 "the next run lists it (see TEST_DROP_LEFTOVERS in docs/testing.md).",
                 file=sys.stderr,
             )

@@ -20,6 +20,9 @@ from .migration_steps import MigrationSteps
 from .online_only import ONLINE_ONLY
 from .stairway import Climber, Stair, climbed, needed
 
+# A server that refuses a connection during the run: one line, no traceback.
+pytest_plugins = ["migration_kit.harness.lost_connections"]
+
 # The stairways climbed in this run, per backend, for the slowest-revision report.
 CLIMBED: dict[str, dict[str, Stair]] = {}
 SLOWEST = 5

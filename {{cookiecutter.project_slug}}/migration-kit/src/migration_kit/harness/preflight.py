@@ -11,6 +11,8 @@ on a server, and drops them with TEST_DROP_LEFTOVERS=1.
 """
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import text
@@ -21,6 +23,7 @@ from .. import embedded_server
 from ..connection_errors import (
     CONNECT_ERRORS,
     connection_failure,
+    raised_connecting,
 )
 from ..errors import one_line, several_heads
 from ..urls import BadURL, parse_url, redacted
@@ -72,9 +75,12 @@ def check_server(backend: str) -> list[str]:
         server = sync_url(parse_url(raw, variable))
     except BadURL as error:
         raise pytest.UsageError(str(error)) from None
+    # Gone before connecting: --showlocals prints the locals of a failed check.
+    del raw
     check_login(server, variable)
-    note = leftovers_note(server, variable)
-    check_may_create(server, variable)
+    with refused_in_one_line(server, variable):
+        note = leftovers_note(server, variable)
+        check_may_create(server, variable)
     return [note] if note else []
 
 
@@ -119,6 +125,20 @@ def check_login(server: URL, variable: str) -> None:
         raise pytest.UsageError(message) from None
 
 
+@contextmanager
+def refused_in_one_line(server: URL, variable: str) -> Iterator[None]:
+    """A connection the server refuses after the login worked (a connection
+    limit reached, say): one line, not a traceback showing the password."""
+    try:
+        yield
+    except CONNECT_ERRORS as error:
+        refused = raised_connecting(error)
+        if refused is None:
+            raise
+        message = connection_failure(refused, server, variable)
+        raise pytest.UsageError(message) from None
+
+
 def check_may_create(server: URL, variable: str) -> None:
     """Create and drop one database: the harness makes one per test."""
     run_marker.mark_alive(server)
@@ -128,6 +148,8 @@ def check_may_create(server: URL, variable: str) -> None:
             connection.execute(text(create_statement(server, name)))
             drop_database(connection, name)
     except DBAPIError as error:
+        if raised_connecting(error):
+            raise  # not CREATE refused, but no connection left: refused_in_one_line
         reason = redacted(one_line(error.orig), server)
         raise pytest.UsageError(
             f"{variable}: user {server.username} may not create databases "

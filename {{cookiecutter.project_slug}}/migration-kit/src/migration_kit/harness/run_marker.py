@@ -54,7 +54,8 @@ def database_name() -> str:
 
 def mark_alive(server: URL) -> None:
     """Mark this run alive on ``server``, once, until ``close_all``."""
-    key = server.render_as_string(hide_password=False)
+    # Password hidden: a local that --showlocals would print if connecting fails.
+    key = server.render_as_string()
     if key in _MARKS:
         return
     engine = create_engine(server, poolclass=NullPool)

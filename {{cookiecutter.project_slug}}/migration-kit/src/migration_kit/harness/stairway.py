@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from alembic.script import Script
 from pytest import Item
 
+from ..connection_errors import raised_connecting
 from ..errors import one_line, titled
 from . import irreversible
 from .migration_steps import MigrationSteps, revisions, script_directory
@@ -183,6 +184,8 @@ class Climber:
         try:
             self.up_down_up(stair)
         except Exception as error:  # reported by the test of this revision
+            if raised_connecting(error):
+                raise  # the server's fault, not the revision's (lost_connections.py)
             stair.cause = cause(error)
             stair.state = self.left_in(stair.direction or "")
         stair.seconds = time.perf_counter() - started
