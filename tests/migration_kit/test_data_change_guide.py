@@ -1,18 +1,19 @@
-"""Run every titled example in docs/changing-data.md, so the guide stays true.
+"""Run every titled example of the bake's docs/changing-data.md, so it stays true.
 
 The examples are found by their titles (```python title="..."```), not by the
 headings around them, so the guide's sections can be renamed and reordered.
 """
 
 import re
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 
-GUIDE = Path(__file__).resolve().parents[2] / "docs" / "changing-data.md"
+from . import KIT
+
+GUIDE = KIT.parent / "docs" / "changing-data.md"
 EXAMPLES = dict(
     re.findall(r'```python title="([^"]+)"\n(.*?)```', GUIDE.read_text(), re.DOTALL)
 )

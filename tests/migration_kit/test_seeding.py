@@ -1,6 +1,6 @@
 """seeding.py fills every kind of column and keeps every constraint, on each backend.
 
-``.venv/bin/python -m tests.library.test_seeding`` prints the kinds tested per backend.
+``.venv/bin/python -m tests.migration_kit.test_seeding`` prints the kinds per backend.
 """
 
 import sqlalchemy as sa

@@ -1,0 +1,12 @@
+"""Tests of migration_kit, the package every bake ships, in place and unbaked.
+
+It is plain Python in the template (copied without rendering), so its folder
+goes on the path here: ``pip install -e`` would build it and leave an egg-info
+in the template, which every bake would then copy.
+"""
+
+import sys
+from pathlib import Path
+
+KIT = Path(__file__).parents[2] / "{{cookiecutter.project_slug}}" / "migration-kit"
+sys.path.insert(0, str(KIT / "src"))
