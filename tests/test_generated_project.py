@@ -53,24 +53,6 @@ def test_make_test_passes(installed: Path) -> None:
     run(["make", "test"], cwd=installed)
 
 
-def test_library_tests_run_apart_from_the_migrations(installed: Path) -> None:
-    """test-migrations tests the history, test-library the project's own code."""
-    listed = {
-        target: collected(installed, target)
-        for target in ("test-migrations", "test-library")
-    }
-    assert listed["test-library"], "make test-library collected nothing"
-    assert all(test.startswith("tests/library/") for test in listed["test-library"])
-    assert any("::test_stairway[" in test for test in listed["test-migrations"])
-    assert not any("tests/library/" in test for test in listed["test-migrations"])
-
-
-def collected(project: Path, target: str) -> list[str]:
-    env = {"PYTEST_ADDOPTS": "--collect-only -q"}
-    result = run(["make", target], cwd=project, env=env)
-    return [line for line in result.stdout.splitlines() if "::" in line]
-
-
 def test_new_revision_from_scaffold_is_clean_and_runs(installed: Path) -> None:
     env = local_database(installed)
     run(["make", "revision", "m=add coach"], cwd=installed, env=env)
