@@ -14,6 +14,7 @@ from migration_kit.harness.disposable_database import (
     disposable_database,
     required_backends,
     untested_backends,
+    why_required,
 )
 from sqlalchemy import Engine
 
@@ -22,8 +23,7 @@ from sqlalchemy import Engine
 def backend(request: pytest.FixtureRequest) -> str:
     missing = untested_backends().get(request.param)
     if missing and request.param in required_backends():
-        message = f"{missing} (REQUIRE_TEST_BACKENDS lists {request.param})"
-        pytest.fail(message, pytrace=False)
+        pytest.fail(f"{missing} ({why_required(request.param)})", pytrace=False)
     if missing:
         pytest.skip(missing)
     return request.param
