@@ -34,6 +34,7 @@ from .production import (
     failure_line,
     server_url,
 )
+from .throwaway_users import account, throwaway_user
 
 PASSWORD = "s3cr3t-Pa55"
 ALEMBIC_EXIT = 255  # alembic's exit code for a CommandError
@@ -259,27 +260,12 @@ def test_user_that_may_not_create_databases(project) -> None:
 @contextmanager
 def user_without_createdb(backend: str) -> Iterator[str]:
     """A temporary login on the server that may not create databases."""
-    server = server_url(backend)
     name = f"test_nocreate_{uuid.uuid4().hex[:8]}"
-    account = f'"{name}"' if backend == "postgresql" else f"'{name}'@'%'"
-    create = [f"CREATE USER {account} IDENTIFIED BY '{PASSWORD}'"]
+    create = [f"CREATE USER {account(backend, name)} IDENTIFIED BY '{PASSWORD}'"]
     if backend == "postgresql":
-        create = [f"CREATE ROLE {account} LOGIN NOCREATEDB PASSWORD '{PASSWORD}'"]
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            for statement in create:
-                connection.execute(sa.text(statement))
-        # MySQL: no database, as this user may use none.
-        database = server.database if backend == "postgresql" else None
-        login = sa.URL.create(
-            server.drivername, name, PASSWORD, server.host, server.port, database
-        )
-        yield login.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f"DROP USER IF EXISTS {account}"))
-        admin.dispose()
+        create = [f"CREATE ROLE \"{name}\" LOGIN NOCREATEDB PASSWORD '{PASSWORD}'"]
+    with throwaway_user(backend, name, PASSWORD, create) as url:
+        yield url
 
 
 def test_docker_without_testcontainers_then_without_a_daemon(project) -> None:

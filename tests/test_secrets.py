@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from .production import server_url
 from .test_environment_errors import assert_no_secret
+from .throwaway_users import account, databases, throwaway_user
 
 PASSWORD = "S3cr3t-Pa55"
 ADMIN_ONLY = {"TEST_DOCKER": "", "REQUIRE_TEST_BACKENDS": "", "TEST_POSTGRES": ""}
@@ -174,11 +175,6 @@ def command(project: Path, arguments: list[str], url: str):
 
 # --- Throwaway users ------------------------------------------------------------
 
-LIST = {
-    "postgresql": "SELECT datname FROM pg_database",
-    "mysql": "SELECT schema_name FROM information_schema.schemata",
-}
-
 
 @contextmanager
 def user(
@@ -191,27 +187,12 @@ def user(
 ) -> Iterator[str]:
     """A URL with PASSWORD for a new user that may create ``prefix``
     databases; the user and its databases are dropped afterwards."""
-    server = server_url(backend)
     name = f"{prefix}user"
     # wrong_password: the user has another one, and the URL still gives PASSWORD.
     secret = "Other-Secret-1" if wrong_password else PASSWORD
     create = CREATE[backend](name, secret, prefix, limit, login, locked)
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            for statement in create:
-                connection.execute(sa.text(statement))
-        database = server.database if backend == "postgresql" else None
-        url = sa.URL.create(
-            server.drivername, name, PASSWORD, server.host, server.port, database
-        )
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            for database in databases(connection, prefix):
-                connection.execute(sa.text(drop_database(backend, database)))
-            connection.execute(sa.text(f"DROP USER IF EXISTS {account(backend, name)}"))
-        admin.dispose()
+    with throwaway_user(backend, name, PASSWORD, create, prefix) as url:
+        yield url
 
 
 def create_postgresql(name, secret, prefix, limit, login, locked) -> list[str]:
@@ -233,21 +214,6 @@ def create_mysql(name, secret, prefix, limit, login, locked) -> list[str]:
 
 
 CREATE = {"postgresql": create_postgresql, "mysql": create_mysql}
-
-
-def account(backend: str, name: str) -> str:
-    return f'"{name}"' if backend == "postgresql" else f"'{name}'@'%'"
-
-
-def drop_database(backend: str, name: str) -> str:
-    if backend == "postgresql":
-        return f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-    return f"DROP DATABASE IF EXISTS `{name}`"
-
-
-def databases(connection: sa.Connection, prefix: str) -> list[str]:
-    listed = connection.exec_driver_sql(LIST[connection.dialect.name]).scalars()
-    return sorted(name for name in listed if name.startswith(prefix))
 
 
 def leftovers(prefix: str) -> list[str]:
