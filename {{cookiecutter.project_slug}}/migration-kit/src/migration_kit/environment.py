@@ -10,7 +10,8 @@ with every project lives here:
   (timeouts.py), SQLite revisions that roll back as a whole with foreign keys
   checked (sqlite.py), and a failed revision reported as one line (errors.py);
 - commands that only read the revision files (revision, merge, history) open
-  no database.
+  no database;
+- a revision file that cannot be read is one line naming it (history.py).
 """
 
 from collections.abc import Callable, Iterator
@@ -24,7 +25,7 @@ from alembic.util import CommandError
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
 
-from . import frozen_models
+from . import frozen_models, history
 from .comparison import context_options
 from .connection_errors import CONNECT_ERRORS, connection_failure
 from .database import database_url, listing_history, migration_engine, run_with_engine
@@ -48,6 +49,7 @@ def offline_options(url: URL) -> dict[str, Any]:
 def rendering(url: URL) -> Iterator[None]:
     """Around ``run_migrations()`` under ``--sql``: one line per failure, and
     the same PostgreSQL timeouts as an online run, in the reviewed SQL."""
+    history.load(context.script)
     with one_line_render_failures(context.script):
         if url.get_backend_name() == "postgresql":
             for statement in timeout_statements():
@@ -71,6 +73,7 @@ def online_options(connection: Connection) -> dict[str, Any]:
 
 def running(connection: Connection) -> Any:
     """Around ``run_migrations()``: a failed revision becomes one line naming it."""
+    history.load(context.script)
     return one_line_failures(connection.dialect.name)
 
 
@@ -140,6 +143,7 @@ def without_database(config: Config) -> bool:
 
 
 def _write_frozen_models(config: Config) -> None:
+    history.load(context.script)
     tables = frozen_models.requested_tables(context.get_x_argument(as_dictionary=True))
     template_args = frozen_models.template_args(config, tables)
     # A dialect name is all configure() needs to pass them on: nothing connects.
@@ -155,6 +159,7 @@ def _list_history() -> None:
     the run's own SQL output is thrown away (older Alembic, 1.16, ends such a
     run with DROP TABLE alembic_version).
     """
+    history.load(context.script)
     with frozen_models.quiet_alembic_log():
         context.configure(dialect_name="sqlite", as_sql=True, output_buffer=StringIO())
     context.run_migrations()
