@@ -1,4 +1,4 @@
-"""${message}
+"""${message | docstring}
 
 Revision ID: ${up_revision}
 Revises:${" " + comma(down_revision) if down_revision else ""}

@@ -11,7 +11,8 @@ with every project lives here:
   checked (sqlite.py), and a failed revision reported as one line (errors.py);
 - commands that only read the revision files (revision, merge, history) open
   no database;
-- a revision file that cannot be read is one line naming it (history.py).
+- a revision file that cannot be read is one line naming it (history.py), and
+  a new revision's message is written into it as data (revision_text.py).
 """
 
 from collections.abc import Callable, Iterator
@@ -32,8 +33,12 @@ from .database import database_url, listing_history, migration_engine, run_with_
 from .errors import one_line_failures
 from .locking import migration_lock, wait_seconds
 from .offline import one_line_render_failures, refuse_online_only
+from .revision_text import docstring
 from .sqlite import check_foreign_keys, make_transactional
 from .timeouts import timeout_statements
+
+# What script.py.mako uses besides Alembic's own names.
+SCAFFOLD_ARGS = {"docstring": docstring}
 
 
 def offline_options(url: URL) -> dict[str, Any]:
@@ -42,6 +47,7 @@ def offline_options(url: URL) -> dict[str, Any]:
         **context_options(url.get_backend_name()),
         # A revision that needs a database stops --sql with one line (offline.py).
         "on_version_apply": refuse_online_only,
+        "template_args": SCAFFOLD_ARGS,  # alembic revision --sql
     }
 
 
@@ -68,6 +74,7 @@ def online_options(connection: Connection) -> dict[str, Any]:
         "transaction_per_migration": True,
         # Runs inside each revision's transaction, before it commits.
         "on_version_apply": check_foreign_keys,
+        "template_args": SCAFFOLD_ARGS,  # alembic revision --autogenerate
     }
 
 
@@ -145,7 +152,7 @@ def without_database(config: Config) -> bool:
 def _write_frozen_models(config: Config) -> None:
     history.load(context.script)
     tables = frozen_models.requested_tables(context.get_x_argument(as_dictionary=True))
-    template_args = frozen_models.template_args(config, tables)
+    template_args = {**SCAFFOLD_ARGS, **frozen_models.template_args(config, tables)}
     # A dialect name is all configure() needs to pass them on: nothing connects.
     with frozen_models.quiet_alembic_log():
         context.configure(dialect_name="sqlite", template_args=template_args)
