@@ -42,10 +42,48 @@ def test_hold_the_embedded_server(tmp_path):
 """
 
 
+# A revision that says it is running, then waits: a signal comes meanwhile.
+WAITING_REVISION = """import os
+import time
+
+revision = "5ee0a1000001"
+down_revision = "8f7a6b5c4d02"
+
+
+def upgrade() -> None:
+    with open(os.environ["HELD_SOCKET"], "w") as held:
+        held.write("upgrading")
+    time.sleep(120)
+
+
+def downgrade() -> None:
+    pass
+"""
+# What CI cancelling a job (and `timeout`) sends, and a closed terminal.
+ENDING_SIGNALS = {"sigterm": signal.SIGTERM, "sighup": signal.SIGHUP}
+
+
 @pytest.fixture(scope="module")
 def project() -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="embedded-bake-") as folder:
         yield installed_outside_pytest(Path(folder))
+
+
+@pytest.fixture(scope="module")
+def postgresql_project() -> Iterator[Path]:
+    """A PostgreSQL project: its frozen models come from the embedded server."""
+    with tempfile.TemporaryDirectory(prefix="embedded-bake-") as folder:
+        yield installed_outside_pytest(Path(folder), database="postgresql")
+
+
+def default_signals() -> None:
+    """In the child: signals as a terminal gives them, not as inherited.
+
+    A background job of a non-interactive shell (CI) inherits SIGINT ignored,
+    and the server's handlers leave an ignored signal alone.
+    """
+    for number in (signal.SIGINT, *ENDING_SIGNALS.values()):
+        signal.signal(number, signal.SIG_DFL)
 
 
 def test_make_test_migrations_tests_postgresql_with_no_server(
@@ -80,6 +118,7 @@ def holding_the_server(
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            preexec_fn=default_signals,
         )
         try:
             [socket_directory] = wait_for_names(socket_file, running)
@@ -107,6 +146,59 @@ def test_the_server_is_removed_after_a_failure_or_ctrl_c(
     assert said in output
     # The server really ran in the temporary folder the checks below look at.
     assert socket_directory.is_relative_to(temporary)
+    assert_nothing_left(temporary)
+
+
+@pytest.mark.parametrize("name", ENDING_SIGNALS)
+def test_the_server_is_removed_after_sigterm_or_sighup(
+    project: Path, temporary: Path, name: str
+) -> None:
+    number = ENDING_SIGNALS[name]
+    with holding_the_server(project, temporary, "wait") as (running, socket_directory):
+        running.send_signal(number)
+        output = running.stdout.read() if running.stdout else ""
+        running.wait(timeout=60)
+
+    # Ended by the signal, as without the server: a shell reports 128 + it.
+    assert running.returncode == -number, output
+    assert "Traceback" not in output
+    assert socket_directory.is_relative_to(temporary)
+    assert_nothing_left(temporary)
+
+
+@pytest.mark.parametrize("name", ENDING_SIGNALS)
+def test_frozen_models_remove_the_server_after_sigterm_or_sighup(
+    postgresql_project: Path, temporary: Path, name: str
+) -> None:
+    """``make revision tables=...`` runs the history on an embedded server."""
+    number = ENDING_SIGNALS[name]
+    versions = postgresql_project / "migrations/versions"
+    before = set(versions.glob("*.py"))
+    upgrading = temporary / "upgrading"
+    env = without_servers(temporary, HELD_SOCKET=str(upgrading))
+    with added(versions / "2099_01_01_0000-5ee0a1000001_waits.py", WAITING_REVISION):
+        running = subprocess.Popen(
+            [".venv/bin/alembic", "-x", "tables=players", "revision", "-m", "held"],
+            cwd=postgresql_project,
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            preexec_fn=default_signals,
+        )
+        try:
+            wait_for_names(upgrading, running)
+            assert list(temporary.glob("migrations-postgres-*")), "no server started"
+            running.send_signal(number)
+            output, _ = running.communicate(timeout=60)
+        finally:
+            if running.poll() is None:
+                running.kill()
+                running.communicate(timeout=60)
+
+    assert running.returncode == -number, output
+    assert "Traceback" not in output
+    assert set(versions.glob("*.py")) == before, "a revision was written"
     assert_nothing_left(temporary)
 
 

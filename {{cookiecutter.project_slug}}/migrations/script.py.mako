@@ -13,7 +13,7 @@
         kept = [line for line in lines if not line.strip().startswith("# ###")]
         return "\n".join(kept).strip() or "pass"
 %>\
-"""${message}
+"""${message | docstring}
 
 Revision ID: ${up_revision}
 Revises:${" " + comma(down_revision) if down_revision else ""}

@@ -19,10 +19,13 @@ import atexit
 import importlib.util
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import warnings
 from contextlib import suppress
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from sqlalchemy.engine import URL, make_url
@@ -33,6 +36,12 @@ DIRECTORY_PREFIX = "migrations-postgres-"
 
 # The running server and the directory it lives in, once started.
 _RUNNING: dict[str, Any] = {}
+# Signals that end a process without atexit or pytest's sessionfinish.
+ENDING_SIGNALS = [
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+]
+# The handlers they had before the server started, put back when it stops.
+_PREVIOUS_HANDLERS: dict[int, Any] = {}
 
 
 def enabled() -> bool:
@@ -53,6 +62,7 @@ def server_url() -> URL:
         directory = Path(tempfile.mkdtemp(prefix=prefix))
         # Registered before start: an interrupted start is still cleaned up.
         _RUNNING["directory"] = directory
+        _stop_on_ending_signals()
         _RUNNING["server"] = _package().get_server(
             directory / "data", cleanup_mode="delete"
         )
@@ -74,9 +84,43 @@ def stop() -> None:
     if directory is not None:
         _end_processes_in(directory)
         shutil.rmtree(directory, ignore_errors=True)
+    _restore_handlers()
 
 
 atexit.register(stop)
+
+
+def _stop_on_ending_signals() -> None:
+    """Stop the server on SIGTERM or SIGHUP, then let the signal do what it did.
+
+    A signal already ignored (``nohup``) stays ignored: the process goes on and
+    stops the server itself. Python takes signals in the main thread only.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for number in ENDING_SIGNALS:
+        previous = signal.getsignal(number)
+        if previous not in (signal.SIG_IGN, None):
+            _PREVIOUS_HANDLERS[number] = previous
+            signal.signal(number, _stop_then_resend)
+
+
+def _stop_then_resend(number: int, frame: FrameType | None) -> None:
+    stop()  # puts the previous handlers back
+    # Sent again, the signal meets the handler it had before: by default it
+    # ends the process with the usual status (143 for SIGTERM); a handler of
+    # pytest's, a plugin's or the application's runs as if we were not here.
+    os.kill(os.getpid(), number)
+
+
+def _restore_handlers() -> None:
+    # Off the main thread they stay ours until a signal (always taken on the
+    # main thread) comes and restores them.
+    if threading.current_thread() is not threading.main_thread():
+        return
+    while _PREVIOUS_HANDLERS:
+        number, previous = _PREVIOUS_HANDLERS.popitem()
+        signal.signal(number, previous)
 
 
 def remove_orphans() -> None:

@@ -10,7 +10,9 @@ with every project lives here:
   (timeouts.py), SQLite revisions that roll back as a whole with foreign keys
   checked (sqlite.py), and a failed revision reported as one line (errors.py);
 - commands that only read the revision files (revision, merge, history) open
-  no database.
+  no database;
+- a revision file that cannot be read is one line naming it (history.py), and
+  a new revision's message is written into it as data (revision_text.py).
 """
 
 from collections.abc import Callable, Iterator
@@ -24,15 +26,19 @@ from alembic.util import CommandError
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
 
-from . import frozen_models
+from . import frozen_models, history
 from .comparison import context_options
 from .connection_errors import CONNECT_ERRORS, connection_failure
 from .database import database_url, listing_history, migration_engine, run_with_engine
 from .errors import one_line_failures
 from .locking import migration_lock, wait_seconds
 from .offline import one_line_render_failures, refuse_online_only
+from .revision_text import docstring
 from .sqlite import check_foreign_keys, make_transactional
 from .timeouts import timeout_statements
+
+# What script.py.mako uses besides Alembic's own names.
+SCAFFOLD_ARGS = {"docstring": docstring}
 
 
 def offline_options(url: URL) -> dict[str, Any]:
@@ -41,6 +47,7 @@ def offline_options(url: URL) -> dict[str, Any]:
         **context_options(url.get_backend_name()),
         # A revision that needs a database stops --sql with one line (offline.py).
         "on_version_apply": refuse_online_only,
+        "template_args": SCAFFOLD_ARGS,  # alembic revision --sql
     }
 
 
@@ -48,6 +55,7 @@ def offline_options(url: URL) -> dict[str, Any]:
 def rendering(url: URL) -> Iterator[None]:
     """Around ``run_migrations()`` under ``--sql``: one line per failure, and
     the same PostgreSQL timeouts as an online run, in the reviewed SQL."""
+    history.load(context.script)
     with one_line_render_failures(context.script):
         if url.get_backend_name() == "postgresql":
             for statement in timeout_statements():
@@ -66,11 +74,13 @@ def online_options(connection: Connection) -> dict[str, Any]:
         "transaction_per_migration": True,
         # Runs inside each revision's transaction, before it commits.
         "on_version_apply": check_foreign_keys,
+        "template_args": SCAFFOLD_ARGS,  # alembic revision --autogenerate
     }
 
 
 def running(connection: Connection) -> Any:
     """Around ``run_migrations()``: a failed revision becomes one line naming it."""
+    history.load(context.script)
     return one_line_failures(connection.dialect.name)
 
 
@@ -140,8 +150,10 @@ def without_database(config: Config) -> bool:
 
 
 def _write_frozen_models(config: Config) -> None:
+    history.load(context.script)
     tables = frozen_models.requested_tables(context.get_x_argument(as_dictionary=True))
     template_args = {
+        **SCAFFOLD_ARGS,
         # script.py.mako: `alembic revision` gets the data scaffold, a merge
         # (and --autogenerate, which never comes here) the schema-only one.
         "data_step": frozen_models.command_name(config) == "revision",
@@ -160,6 +172,7 @@ def _list_history() -> None:
     the run's own SQL output is thrown away (older Alembic, 1.16, ends such a
     run with DROP TABLE alembic_version).
     """
+    history.load(context.script)
     with frozen_models.quiet_alembic_log():
         context.configure(dialect_name="sqlite", as_sql=True, output_buffer=StringIO())
     context.run_migrations()

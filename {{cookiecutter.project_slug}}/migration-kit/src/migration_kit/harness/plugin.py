@@ -75,6 +75,13 @@ def steps_near_head(climber: Climber, request: pytest.FixtureRequest) -> Migrati
     return climber.at_head() or MigrationSteps(request.getfixturevalue("database"))
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection() -> None:
+    """A broken revision file is one line, not an error importing the tests:
+    the generic test modules list the revisions as they are imported."""
+    preflight.check_history()
+
+
 # Last, so that it counts only the tests -k and -m left selected.
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(

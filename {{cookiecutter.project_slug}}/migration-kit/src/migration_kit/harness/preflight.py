@@ -1,9 +1,12 @@
 """Before any test runs: one line, and no test, when the setup cannot work.
 
-conftest.py calls ``check_environment`` once the tests are collected, with the
-backends the selected tests use. A problem ends the run as a pytest usage
-error: one ``ERROR:`` line on stderr, exit code 4, the summary still printed.
-It covers several heads, a bad oldest_tested_downgrade, MIGRATION_SEED or
+The plugin calls ``check_history`` before the tests are collected (the test
+modules list the revisions when they are imported) and ``check_environment``
+once they are, with the backends the selected tests use. A problem ends the
+run as a pytest usage error: one ``ERROR:`` line on stderr, exit code 4, the
+summary still printed. It covers a revision file that cannot be read, a
+down_revision cycle or missing parent, one id in two files (history.py),
+several heads, a bad oldest_tested_downgrade, MIGRATION_SEED or
 MIGRATION_SEED_ROWS, a TEST_*_URL that does not parse, a server that cannot be
 reached or refuses the login, a user that may not create databases, and
 TEST_DOCKER=1 without docker. It also reports the databases a killed run left
@@ -19,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
-from .. import embedded_server
+from .. import embedded_server, history
 from ..connection_errors import (
     CONNECT_ERRORS,
     connection_failure,
@@ -40,6 +43,14 @@ from .disposable_database import (
 from .migration_steps import script_directory
 
 DROP_VARIABLE = "TEST_DROP_LEFTOVERS"
+
+
+def check_history() -> None:
+    """Read every revision file now, or end the run with one line naming it."""
+    try:
+        history.load(script_directory())
+    except history.BrokenHistory as error:
+        raise pytest.UsageError(str(error)) from None
 
 
 def check_environment(backends: set[str]) -> list[str]:
