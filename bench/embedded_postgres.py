@@ -21,15 +21,12 @@ from pathlib import Path
 from cookiecutter.main import cookiecutter
 
 TEMPLATE = Path(__file__).resolve().parents[1]
-# The package of the default answers.
-PACKAGE = "team_migrations"
-
 # Runs in the baked project's virtual environment, from its root (str.format:
-# {package} is filled in, {{ }} are braces).
+# {{ }} are braces).
 ONE_RUN = """
 import json, time
 from sqlalchemy import create_engine, text
-from {package} import embedded_server
+from migration_kit import embedded_server
 
 asked = time.perf_counter()
 engine = create_engine(embedded_server.server_url())
@@ -45,7 +42,7 @@ print(json.dumps({{"start": answered - asked, "stop": stopped - answered}}))
 
 def one_run(project: Path) -> dict[str, float]:
     result = subprocess.run(
-        [".venv/bin/python", "-c", ONE_RUN.format(package=PACKAGE)],
+        [".venv/bin/python", "-c", ONE_RUN.format()],
         cwd=project,
         env={**os.environ, "TEST_POSTGRES_URL": "", "TEST_POSTGRES": ""},
         capture_output=True,

@@ -23,7 +23,7 @@ from .production import execute, fresh_database, table_names
 SCHEMA_DIFFERENCES = r"""
 import json, re, sys
 import sqlalchemy as sa
-from tests.schema_snapshot import differences, snapshot
+from migration_kit.harness.schema_snapshot import differences, snapshot
 
 NAME = re.compile(r", \('name', '\w+'\)")
 NAMED = ("primary key", "foreign keys", "unique constraints")

@@ -28,14 +28,9 @@ FOLDER = "pytest_alembic_bench"
 CONFTEST = '''"""pytest-alembic's engine: a disposable database of one backend."""
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tests.disposable_database import disposable_database  # noqa: E402
+from migration_kit.harness import disposable_database
 
 
 @pytest.fixture

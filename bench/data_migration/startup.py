@@ -26,10 +26,7 @@ def project_package(project: Path) -> str:
 def layers(package: str) -> list[tuple[str, str]]:
     """(what the row adds, Python code the process runs)."""
     alembic = "import alembic.config, alembic.command"
-    env_imports = (
-        f"; import {package}.models, {package}.frozen_models, {package}.database,"
-        f" {package}.errors, {package}.locking, {package}.sqlite, {package}.timeouts"
-    )
+    env_imports = f"; import {package}.models, migration_kit, migration_kit.environment"
     revisions = (
         "; from alembic.script import ScriptDirectory"
         "; s = ScriptDirectory.from_config(alembic.config.Config('alembic.ini'))"

@@ -60,14 +60,14 @@ def downgrade() -> None:
 # Each contender: the import it needs, and its upgrade().
 STEPS = {
     "in-transaction": (
-        "\nfrom {package}.data_migrations import update_in_batches\n",
+        "\nfrom migration_kit import update_in_batches\n",
         """
 def upgrade() -> None:
     update_in_batches(Player, lambda row: {"rating": row.id % 1000})
 """,
     ),
     "online": (
-        "\nfrom {package}.backfill import backfill\n",
+        "\nfrom migration_kit import backfill\n",
         """
 def upgrade() -> None:
     backfill(
