@@ -219,3 +219,35 @@ def test_the_next_run_removes_the_server_of_a_killed_run(
 
     assert not socket_directory.exists()
     assert_nothing_left(temporary)
+
+
+def test_the_embedded_postgres_command_serves_a_url_until_sigterm(
+    project: Path, temporary: Path
+) -> None:
+    """``migration-kit embedded-postgres``: one server several runs can share."""
+    env = without_servers(temporary)
+    serving = subprocess.Popen(
+        [".venv/bin/migration-kit", "embedded-postgres"],
+        cwd=project,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_signals,
+    )
+    try:
+        url = serving.stdout.readline().strip() if serving.stdout else ""
+        query = "import sqlalchemy as sa, sys; e = sa.create_engine(sys.argv[1]); "
+        query += "print(e.connect().exec_driver_sql('SELECT 1').scalar())"
+        answer = run([".venv/bin/python", "-c", query, url], cwd=project).stdout
+        serving.send_signal(signal.SIGTERM)
+        _, errors = serving.communicate(timeout=60)
+    finally:
+        if serving.poll() is None:
+            serving.kill()
+            serving.communicate(timeout=60)
+
+    assert url.startswith("postgresql+psycopg://") and answer.strip() == "1"
+    assert serving.returncode == -signal.SIGTERM, errors
+    assert "Traceback" not in errors
+    assert_nothing_left(temporary)

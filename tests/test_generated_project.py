@@ -99,3 +99,25 @@ def test_bad_database_url_is_one_line_without_the_password(installed: Path) -> N
         "FAILED: cannot connect to DATABASE_URL "
         "postgresql+psycopg://app:***@127.0.0.1:9/x" in output
     )
+
+
+def test_the_kit_command_prints_frozen_models_and_refuses_in_one_line(
+    install,
+) -> None:
+    project = install("default")
+    version = run([".venv/bin/migration-kit", "version"], cwd=project).stdout
+    frozen = run([".venv/bin/migration-kit", "frozen-models", "teams"], cwd=project)
+    unknown = subprocess.run(
+        [".venv/bin/migration-kit", "frozen-models", "coaches"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+    )
+
+    assert version.startswith("migration-kit ")
+    assert 'class Team(Base):\n    __tablename__ = "teams"' in frozen.stdout
+    assert unknown.returncode == 1
+    assert unknown.stderr == (
+        "ERROR: unknown table coaches: the tables at the head of the migrations "
+        "are players, teams.\n"
+    )

