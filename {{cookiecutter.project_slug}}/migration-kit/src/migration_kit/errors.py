@@ -70,7 +70,7 @@ def failure_message(error: Exception, step: FailedStep, dialect: str) -> str:
     parts = [
         f"{step} failed: {type(cause).__name__}: {one_line(cause)}",
         state,
-        hint(getattr(cause, "sqlstate", None)),
+        hint(cause),
     ]
     return "; ".join(part for part in parts if part) + "."
 
