@@ -201,3 +201,32 @@ def table_names(url: str) -> set[str]:
         return set(sa.inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+HOLD_MIGRATION_LOCK = """
+import sys, time
+from sqlalchemy import create_engine
+from migration_kit.locking import migration_lock
+
+with create_engine(sys.argv[1]).connect() as connection, migration_lock(connection):
+    print("held", flush=True)
+    time.sleep(120)
+"""
+
+
+@contextmanager
+def migration_lock_held(project: Path, url: str) -> Iterator[None]:
+    """Another process holds the project's migration lock on ``url``."""
+    holder = subprocess.Popen(
+        [str(project / ".venv/bin/python"), "-c", HOLD_MIGRATION_LOCK, url],
+        # The lock's name comes from the project's alembic.ini.
+        cwd=project,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()

@@ -4,9 +4,6 @@ Each test runs the project's own ``alembic`` as a deploy would, on a new
 database, and checks the database afterwards.
 """
 
-import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,6 +22,7 @@ from .production import (
     finish,
     fresh_database,
     installed_project,
+    migration_lock_held,
     rows,
     start_alembic,
     succeeded,
@@ -42,31 +40,6 @@ FAILING_REVISION = """\
     op.execute("UPDATE players SET name = 'changed'")
     op.execute("INSERT INTO teams (name) SELECT name FROM teams")
 """
-HOLD_MIGRATION_LOCK = """
-import sys, time
-from sqlalchemy import create_engine
-from migration_kit.locking import migration_lock
-
-with create_engine(sys.argv[1]).connect() as connection, migration_lock(connection):
-    print("held", flush=True)
-    time.sleep(120)
-"""
-
-
-@contextmanager
-def migration_lock_held(project: Path, url: str) -> Iterator[None]:
-    """Another process holds the project's migration lock on ``url``."""
-    holder = subprocess.Popen(
-        [str(project / ".venv/bin/python"), "-c", HOLD_MIGRATION_LOCK, url],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        yield
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 @pytest.fixture(scope="module")

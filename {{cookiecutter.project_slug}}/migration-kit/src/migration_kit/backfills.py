@@ -11,12 +11,13 @@ database keeps the batches done, and ``alembic upgrade head`` runs the whole
 revision again. So give a backfill a revision of its own (expand: add the
 column; backfill; contract: constrain it, each its own revision), and say
 which rows still need it (``pending``): a new run skips the rows done, and no
-row is changed twice.
+row is changed twice. A failure says how far it got (errors.py).
 """
 
 import os
 import time
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ from alembic import op
 from alembic.util import CommandError
 
 from .data_migrations import Progress, offline, primary_key
+from .errors import PartlyCommitted
 from .offline import online_only_step
 
 PAUSE_VARIABLE = "MIGRATION_BACKFILL_PAUSE"
@@ -58,11 +60,12 @@ def backfill(
         return 0
     key = primary_key(model)
     wait = pause_seconds(pause, op.get_context().dialect.name)
+    progress = Progress(model.__tablename__, 0)
     # Commits what the revision did so far; every statement below commits itself.
-    with op.get_context().autocommit_block():
+    with op.get_context().autocommit_block(), _failing_after(progress):
         connection = op.get_bind()
         left = sa.select(sa.func.count()).select_from(model).where(pending)
-        progress = Progress(model.__tablename__, connection.scalar(left) or 0)
+        progress.total = connection.scalar(left) or 0
         for first, last in batches(connection, key, pending, batch_size):
             done = connection.execute(
                 sa.update(model)
@@ -74,6 +77,20 @@ def backfill(
             time.sleep(wait)
         progress.finish()
     return progress.done
+
+
+@contextmanager
+def _failing_after(progress: Progress) -> Iterator[None]:
+    """A failure says how many batches and rows were committed before it."""
+    try:
+        yield
+    except Exception as error:
+        batches = f"{progress.batches} batch" + ("" if progress.batches == 1 else "es")
+        rows = f"{progress.done:,} of {progress.total:,} rows"
+        raise PartlyCommitted(
+            f"backfill({progress.table}) had committed {batches} ({rows}), "
+            "which stay committed, as does what the revision ran before it"
+        ) from error
 
 
 def batches(

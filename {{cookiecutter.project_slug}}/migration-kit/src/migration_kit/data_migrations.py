@@ -230,11 +230,13 @@ class Progress:
         self.table = table
         self.total = total
         self.done = 0
+        self.batches = 0
         self.started = self.reported = time.monotonic()
         self.unreported = False
 
     def advance(self, rows: int) -> None:
         self.done += rows
+        self.batches += 1
         self.unreported = True
         if time.monotonic() - self.reported >= PROGRESS_EVERY_SECONDS:
             self.report()

@@ -6,7 +6,7 @@ with every project lives here:
 - the URL comes from DATABASE_URL, or alembic.ini's ``default_url`` (database.py);
 - a Connection or Engine handed in through ``config.attributes["connection"]``
   (the harness, pytest-alembic) is used as it is;
-- one run at a time per database (locking.py), PostgreSQL timeouts
+- one run at a time per database (locking.py), lock and statement timeouts
   (timeouts.py), SQLite revisions that roll back as a whole with foreign keys
   checked (sqlite.py), and a failed revision reported as one line (errors.py);
 - commands that only read the revision files (revision, merge, history) open
@@ -54,12 +54,11 @@ def offline_options(url: URL) -> dict[str, Any]:
 @contextmanager
 def rendering(url: URL) -> Iterator[None]:
     """Around ``run_migrations()`` under ``--sql``: one line per failure, and
-    the same PostgreSQL timeouts as an online run, in the reviewed SQL."""
+    the same timeouts as an online run, in the reviewed SQL."""
     history.load(context.script)
     with one_line_render_failures(context.script):
-        if url.get_backend_name() == "postgresql":
-            for statement in timeout_statements():
-                context.execute(statement)
+        for statement in timeout_statements(url.get_backend_name()):
+            context.execute(statement)
         yield
 
 
@@ -81,7 +80,7 @@ def online_options(connection: Connection) -> dict[str, Any]:
 def running(connection: Connection) -> Any:
     """Around ``run_migrations()``: a failed revision becomes one line naming it."""
     history.load(context.script)
-    return one_line_failures(connection.dialect.name)
+    return one_line_failures(connection.dialect.name, connection.engine.url.username)
 
 
 def run_online(config: Config, run: Callable[[Connection], None]) -> None:
@@ -115,13 +114,13 @@ def _locked(engine: Engine, run: Callable[[Connection], None]) -> None:
 
 
 def _set_timeouts(connection: Connection) -> None:
-    """PostgreSQL: give up on a busy table instead of blocking it (timeouts.py)."""
-    if connection.dialect.name != "postgresql":
-        return
-    for statement in timeout_statements():
+    """Give up on a busy table instead of blocking it (timeouts.py)."""
+    statements = timeout_statements(connection.dialect.name)
+    for statement in statements:
         connection.exec_driver_sql(statement)
-    # Alembic never commits what ran before context.configure(): commit it.
-    connection.commit()
+    if statements:
+        # Alembic never commits what ran before context.configure(): commit it.
+        connection.commit()
 
 
 def connect(engine: Engine) -> Connection:

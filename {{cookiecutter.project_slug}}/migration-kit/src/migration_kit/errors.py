@@ -3,9 +3,11 @@
 Alembic prints a CommandError as one ``FAILED:`` line and anything else as a
 traceback. An error raised inside a revision's ``upgrade()`` or
 ``downgrade()`` becomes one CommandError here; the original stays chained to
-it, so ``alembic --raiseerr ...`` shows the traceback. Anything raised outside
-a revision (an Alembic hook, another tool's comparison, pytest-alembic's own
-failures) passes through unchanged: it is not ours to reword.
+it, so ``alembic --raiseerr ...`` shows the traceback. So does a database
+error outside any revision (reading or creating alembic_version, moving it
+between revisions). Anything else raised outside a revision (an Alembic hook,
+another tool's comparison, pytest-alembic's own failures) passes through
+unchanged: it is not ours to reword.
 """
 
 import traceback
@@ -19,11 +21,30 @@ from alembic.script.revision import MultipleHeads
 from alembic.util import CommandError
 from sqlalchemy.exc import DBAPIError
 
+from .privileges import privilege_problem
 from .timeouts import hint
 
 REPAIR = "see docs/production.md"
 # pysqlite's words when another connection holds the file's write lock.
 SQLITE_LOCKED = "database is locked"
+# What a failure before the first revision started leaves behind.
+NOTHING_MIGRATED = "this run changed nothing in the database"
+# alembic_version after a failed step: it moves only after a step succeeds,
+# so a failed upgrade leaves it at the revision before.
+VERSION_AFTER = {"upgrade": "the revision before it", "downgrade": "this revision"}
+
+
+class PartlyCommitted(Exception):
+    """A revision's step that commits as it goes (backfill()) failed half way.
+
+    ``committed`` says what stays committed. It is raised from the first
+    error, so the line names that one, not whatever failed after it while
+    cleaning up (a PendingRollbackError on a connection that was lost).
+    """
+
+    def __init__(self, committed: str) -> None:
+        super().__init__(committed)
+        self.committed = committed
 
 
 @dataclass(frozen=True)
@@ -39,8 +60,11 @@ class FailedStep:
 
 
 @contextmanager
-def one_line_failures(dialect: str) -> Iterator[None]:
-    """Turn an error raised by a revision into a CommandError that names it."""
+def one_line_failures(dialect: str, user: str | None = None) -> Iterator[None]:
+    """Turn an error raised by a revision into a CommandError that names it.
+
+    ``user`` is the user the run connects as, for the GRANT to advise.
+    """
     try:
         yield
     except CommandError as error:
@@ -50,15 +74,33 @@ def one_line_failures(dialect: str) -> Iterator[None]:
     except Exception as error:
         step = failed_step(error)
         if step is not None:
-            raise CommandError(failure_message(error, step, dialect)) from error
+            message = failure_message(first_error(error), step, dialect)
+            raise CommandError(message) from error
         if dialect == "sqlite" and SQLITE_LOCKED in str(error):
             raise CommandError(sqlite_locked(error)) from error
+        if isinstance(error, DBAPIError):
+            raise CommandError(outside_revisions(error, dialect, user)) from error
         raise
 
 
-def failure_message(error: Exception, step: FailedStep, dialect: str) -> str:
+def first_error(error: BaseException) -> BaseException:
+    """A PartlyCommitted that ``error`` was raised while handling, else ``error``."""
+    earlier: BaseException | None = error
+    while earlier is not None:
+        if isinstance(earlier, PartlyCommitted):
+            return earlier
+        earlier = earlier.__context__
+    return error
+
+
+def failure_message(error: BaseException, step: FailedStep, dialect: str) -> str:
+    partly = error if isinstance(error, PartlyCommitted) else None
+    if partly is not None and partly.__cause__ is not None:
+        error = partly.__cause__
     cause = error.orig if isinstance(error, DBAPIError) else error
-    if dialect == "sqlite" and SQLITE_LOCKED in str(cause):
+    if partly is not None:
+        state = resumable(partly, step.direction)
+    elif dialect == "sqlite" and SQLITE_LOCKED in str(cause):
         # Another run held the file: it may have moved the database since.
         state = (
             "it was rolled back, but another process was migrating the SQLite "
@@ -70,19 +112,58 @@ def failure_message(error: Exception, step: FailedStep, dialect: str) -> str:
     parts = [
         f"{step} failed: {type(cause).__name__}: {one_line(cause)}",
         state,
-        hint(getattr(cause, "sqlstate", None)),
+        hint(cause),
     ]
     return "; ".join(part for part in parts if part) + "."
 
 
+def resumable(partly: PartlyCommitted, direction: str) -> str:
+    """The state after a step that commits as it goes, and how to finish it."""
+    at = VERSION_AFTER.get(direction, "where it was before this revision ran")
+    again = "make migrate" if direction == "upgrade" else "the same command"
+    return (
+        f"{partly.committed}; alembic_version still names {at}: run {again} "
+        "again to resume with the rows left"
+    )
+
+
+def outside_revisions(error: DBAPIError, dialect: str, user: str | None) -> str:
+    """One line for a database error outside any revision's code."""
+    reason = f"{type(error.orig).__name__}: {first_line(error.orig)}"
+    statement = " ".join((error.statement or "").split())
+    # Alembic reads alembic_version, and creates it if it is missing, before
+    # the first revision starts; later it only changes its row.
+    verb = statement.split(" ", 1)[0].upper()
+    if "alembic_version" in statement and verb in ("CREATE", "SELECT"):
+        action = "create" if verb == "CREATE" else "read"
+        problem, advice = privilege_problem(error.orig, dialect, user, action)
+        advice = advice or hint(error.orig) or "correct that and run again"
+        return (
+            f"could not {action} the alembic_version table{problem} ({reason}), "
+            f"so {NOTHING_MIGRATED}: {advice}."
+        )
+    parts = [
+        f"a statement outside the revisions' code failed ({reason}; {statement[:60]})",
+        state_between_revisions(dialect),
+        hint(error.orig) or "check with alembic current, then run again",
+    ]
+    return "; ".join(parts) + "."
+
+
+def state_between_revisions(dialect: str) -> str:
+    """Where a run that failed outside the revisions' code leaves the database."""
+    finished = "the revisions this run finished stay applied"
+    if dialect not in ("mysql", "mariadb"):
+        return f"{finished}, and one in progress was rolled back"
+    return (
+        f"{finished}, but MySQL/MariaDB commit schema changes as they run, so "
+        f"one in progress may be partly applied ({REPAIR})"
+    )
+
+
 def state_after(direction: str, dialect: str) -> str:
     """Where a failed step leaves the database, on this backend."""
-    # alembic_version moves only after a step succeeds: a failed upgrade leaves
-    # it at the revision before, a failed downgrade at the revision itself.
-    at = {
-        "upgrade": "the revision before it",
-        "downgrade": "this revision",
-    }.get(direction, "where it was before this revision ran")
+    at = VERSION_AFTER.get(direction, "where it was before this revision ran")
     if dialect not in ("mysql", "mariadb"):
         undone = f"the {direction}" if direction else "it"
         return f"{undone} was rolled back, so the database is still at {at}"
@@ -139,3 +220,9 @@ def several_heads(heads: Iterable[str]) -> str:
 
 def one_line(error: BaseException) -> str:
     return " ".join(str(error).split())
+
+
+def first_line(error: BaseException) -> str:
+    """The driver's message without the SQL excerpt that psycopg adds (LINE 2: ...)."""
+    diagnosis = getattr(error, "diag", None)
+    return getattr(diagnosis, "message_primary", None) or one_line(error)

@@ -14,6 +14,8 @@ nothing. Without it the second run applies the same revisions again and fails.
   own file lock makes a second writer wait, then fail with "database is locked".
 
 MIGRATION_LOCK_WAIT (seconds, default 300) is how long a run waits for another.
+Whatever ends the wait early (the server cancels or kills it, the connection
+drops) fails the run in one line: nothing has been migrated by then.
 """
 
 import hashlib
@@ -26,6 +28,7 @@ from alembic.util import CommandError
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
+from .errors import NOTHING_MIGRATED, one_line
 from .settings import setting
 
 WAIT_VARIABLE = "MIGRATION_LOCK_WAIT"
@@ -76,19 +79,20 @@ def mysql_name(database: str) -> str:
 @contextmanager
 def _postgresql_lock(connection: Connection, wait: int) -> Iterator[None]:
     key = {"key": postgresql_key()}
-    # lock_timeout also bounds the wait for an advisory lock.
-    wait_for = text("SELECT set_config('lock_timeout', :wait, false)")
-    connection.execute(wait_for, {"wait": f"{wait}s"})
-    try:
+    # lock_timeout also bounds the wait for an advisory lock. A role's or
+    # database's statement_timeout would cut it short: MIGRATION_LOCK_WAIT
+    # alone bounds it (the run sets its own statement_timeout once it holds
+    # the lock, timeouts.py).
+    wait_for = text(
+        "SELECT set_config('lock_timeout', :wait, false),"
+        " set_config('statement_timeout', '0', false)"
+    )
+    with _waiting(wait):
+        connection.execute(wait_for, {"wait": f"{wait}s"})
         connection.execute(text("SELECT pg_advisory_lock(:key)"), key)
-    # DBAPIError: asyncpg's lock_not_available is not an OperationalError.
-    except DBAPIError as error:
-        if getattr(error.orig, "sqlstate", None) != "55P03":  # lock_not_available
-            raise
-        raise _still_locked(wait) from None
-    # Alembic never commits what ran before context.configure(): commit it,
-    # or the whole upgrade would be rolled back with it.
-    connection.commit()
+        # Alembic never commits what ran before context.configure(): commit
+        # it, or the whole upgrade would be rolled back with it.
+        connection.commit()
     try:
         yield
     finally:
@@ -97,16 +101,33 @@ def _postgresql_lock(connection: Connection, wait: int) -> Iterator[None]:
 
 @contextmanager
 def _mysql_lock(connection: Connection, wait: int) -> Iterator[None]:
-    name = {"name": mysql_name(connection.scalar(text("SELECT DATABASE()")))}
-    get_lock = text("SELECT GET_LOCK(:name, :wait)")
-    acquired = connection.scalar(get_lock, {**name, "wait": wait})
-    connection.commit()
+    with _waiting(wait):
+        name = {"name": mysql_name(connection.scalar(text("SELECT DATABASE()")))}
+        get_lock = text("SELECT GET_LOCK(:name, :wait)")
+        acquired = connection.scalar(get_lock, {**name, "wait": wait})
+        connection.commit()
+    # 0: the wait ran out; NULL: it was ended early (KILL QUERY, an error).
+    if acquired is None:
+        raise _wait_ended("GET_LOCK returned NULL: the wait was killed or failed")
     if acquired != 1:
         raise _still_locked(wait)
     try:
         yield
     finally:
         _release(connection, "SELECT RELEASE_LOCK(:name)", name)
+
+
+@contextmanager
+def _waiting(wait: int) -> Iterator[None]:
+    """Any database error while taking the lock becomes one line."""
+    try:
+        yield
+    # DBAPIError: asyncpg's lock_not_available is not an OperationalError.
+    except DBAPIError as error:
+        if getattr(error.orig, "sqlstate", None) == "55P03":  # lock_not_available
+            raise _still_locked(wait) from None
+        reason = f"{type(error.orig).__name__}: {one_line(error.orig)}"
+        raise _wait_ended(reason, lost=error.connection_invalidated) from None
 
 
 def _release(connection: Connection, statement: str, parameters: dict) -> None:
@@ -120,6 +141,20 @@ def _release(connection: Connection, statement: str, parameters: dict) -> None:
 
 def _still_locked(wait: int) -> CommandError:
     return CommandError(
-        f"another migration run still holds the migration lock after {wait}s: "
-        f"let it finish and run again, or wait longer with {WAIT_VARIABLE}=<seconds>."
+        f"another migration run still holds the migration lock after {wait}s, "
+        f"so {NOTHING_MIGRATED}: let it finish and run again, or wait longer "
+        f"with {WAIT_VARIABLE}=<seconds>."
+    )
+
+
+def _wait_ended(reason: str, lost: bool = False) -> CommandError:
+    """The wait for the lock ended early, by the server's hand or a lost connection."""
+    if lost:
+        what = "the connection to the database was lost while waiting for"
+        do = "check that the server is up, then run again"
+    else:
+        what = "the server stopped the wait for"
+        do = "find out who stopped it and why, then run again"
+    return CommandError(
+        f"{what} the migration lock ({reason}), so {NOTHING_MIGRATED}: {do}."
     )

@@ -1,16 +1,24 @@
-"""PostgreSQL timeouts for migration runs, so a migration never stalls the app.
+"""Timeouts for migration runs, so a migration never stalls the app.
 
 ALTER TABLE waits for an ACCESS EXCLUSIVE lock, and while it waits, every
 query on that table queues behind it: one long transaction elsewhere and the
 application stops. ``lock_timeout`` makes the migration give up instead, so it
 can simply run again later. ``statement_timeout`` bounds any single statement.
 
+MySQL and MariaDB queue reads behind a waiting ALTER TABLE the same way (its
+metadata lock): there MIGRATION_LOCK_TIMEOUT sets the session's
+``lock_wait_timeout``, and ``innodb_lock_wait_timeout`` for row locks, in whole
+seconds rounded up. Their default waits are a day (MariaDB) or a year (MySQL)
+for the first, 50 s for the second.
+
 Override the defaults with MIGRATION_LOCK_TIMEOUT and
 MIGRATION_STATEMENT_TIMEOUT, in PostgreSQL's units: 500ms, 10s, 15min, 0 (none).
 """
 
+import math
 import os
 import re
+from typing import Any
 
 from alembic.util import CommandError
 
@@ -30,13 +38,35 @@ MILLISECONDS = {
 }
 # PostgreSQL keeps a timeout as a 32-bit count of milliseconds: about 24 days.
 MAX_MILLISECONDS = 2**31 - 1
+# MySQL's and MariaDB's lock waits, in seconds, with the longest each accepts
+# (what MIGRATION_LOCK_TIMEOUT=0, no limit, sets).
+MYSQL_LOCK_WAITS = {
+    "lock_wait_timeout": 31_536_000,
+    "innodb_lock_wait_timeout": 1_073_741_824,
+}
+# MySQL/MariaDB: lock wait timeout exceeded (metadata or row lock).
+MYSQL_LOCK_WAIT_TIMEOUT = 1205
 
 
-def timeout_statements() -> list[str]:
-    """The SET statements for this run, checked so they are safe to inline."""
+def timeout_statements(dialect: str = "postgresql") -> list[str]:
+    """The SET statements for a run on ``dialect``, checked to be safe to inline."""
+    if dialect in ("mysql", "mariadb"):
+        return mysql_lock_waits()
+    if dialect != "postgresql":
+        return []
     return [
         f"SET {setting} = '{duration(variable, default)}'"
         for setting, (variable, default) in DEFAULTS.items()
+    ]
+
+
+def mysql_lock_waits() -> list[str]:
+    """MIGRATION_LOCK_TIMEOUT as MySQL's lock waits: whole seconds, at least 1."""
+    variable, default = DEFAULTS["lock_timeout"]
+    wait = milliseconds(DURATION.fullmatch(duration(variable, default)))
+    return [
+        f"SET SESSION {setting} = {max(math.ceil(wait / 1000), 1) if wait else longest}"
+        for setting, longest in MYSQL_LOCK_WAITS.items()
     ]
 
 
@@ -56,13 +86,16 @@ def milliseconds(match: re.Match[str]) -> float:
     return float(number) * MILLISECONDS[unit or "ms"]
 
 
-def hint(sqlstate: str | None) -> str:
+def hint(cause: Any) -> str:
     """What to do when a statement failed because a timeout expired."""
-    if sqlstate == "55P03":  # lock_not_available
+    sqlstate = getattr(cause, "sqlstate", None)
+    args = getattr(cause, "args", None) or (None,)
+    # PostgreSQL's lock_not_available, or MySQL's lock wait timeout.
+    if sqlstate == "55P03" or args[0] == MYSQL_LOCK_WAIT_TIMEOUT:
         variable = DEFAULTS["lock_timeout"][0]
         return (
-            "another session holds a lock on the table: run it again when that "
-            f"is done, or wait longer with {variable}"
+            "another session holds a lock on the table or its rows: run it again "
+            f"when that is done, or wait longer with {variable}"
         )
     if sqlstate == "57014":  # query_canceled
         variable = DEFAULTS["statement_timeout"][0]
