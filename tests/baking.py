@@ -17,18 +17,29 @@ HISTORY = (
 )
 
 
-def run(
-    command: list[str], cwd: Path, env: dict[str, str] | None = None
+def unchecked(
+    command: list[str],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    timeout: float | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run a command; on failure, the assertion shows its whole output."""
-    result = subprocess.run(
+    """Run a command, whatever its exit code, with ``env`` added."""
+    return subprocess.run(
         command,
         cwd=cwd,
         env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
         check=False,
+        timeout=timeout,
     )
+
+
+def run(
+    command: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a command; on failure, the assertion shows its whole output."""
+    result = unchecked(command, cwd, env)
     assert result.returncode == 0, (
         f"{' '.join(command)} exited {result.returncode} in {cwd}\n"
         f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"

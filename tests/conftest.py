@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from .baking import bake, run
+from .production import installed_project
 
 
 @pytest.fixture(scope="session")
@@ -19,6 +20,13 @@ def install(cookies_session) -> Callable[..., Path]:
         return projects[name]
 
     return installed
+
+
+@pytest.fixture(scope="module")
+def project(cookies_session) -> Path:
+    """The default project, installed once for the session; a module that needs
+    another project defines its own ``project``."""
+    return installed_project(cookies_session)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -59,19 +60,25 @@ def fresh_database(backend: str, directory: Path) -> Iterator[str]:
         return
     server = server_url(backend)
     name = f"test_production_{uuid.uuid4().hex[:12]}"
-    quoted = f'"{name}"' if backend == "postgresql" else f"`{name}`"
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.exec_driver_sql(f"CREATE DATABASE {quoted}")
+        connection.exec_driver_sql(f"CREATE DATABASE {quoted(backend, name)}")
     try:
         yield server.set(database=name).render_as_string(hide_password=False)
     finally:
-        drop = f"DROP DATABASE IF EXISTS {quoted}"
         with admin.connect() as connection:
-            connection.exec_driver_sql(
-                drop + (" WITH (FORCE)" if backend == "postgresql" else "")
-            )
+            connection.exec_driver_sql(drop_database(backend, name))
         admin.dispose()
+
+
+def quoted(backend: str, name: str) -> str:
+    return f'"{name}"' if backend == "postgresql" else f"`{name}`"
+
+
+def drop_database(backend: str, name: str) -> str:
+    """Dropped even while a connection a test left behind is still open on it."""
+    force = " WITH (FORCE)" if backend == "postgresql" else ""
+    return f"DROP DATABASE IF EXISTS {quoted(backend, name)}{force}"
 
 
 def through(driver: str, url: str) -> str:
@@ -230,3 +237,28 @@ def migration_lock_held(project: Path, url: str) -> Iterator[None]:
     finally:
         holder.kill()
         holder.wait()
+
+
+@contextmanager
+def holding(url: str, statement: str) -> Iterator[None]:
+    """A transaction on ``url`` that ran ``statement`` stays open: the locks it
+    took (a row's, a table's metadata lock) are held until the block ends."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(statement)
+            yield
+    finally:
+        engine.dispose()
+
+
+def waiting_session(url: str, query: str, process: subprocess.Popen) -> int:
+    """The first id ``query`` finds on ``url`` while ``process`` runs: the server
+    session in which it waits for a lock."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        if found := rows(url, query):
+            return found[0][0]
+        time.sleep(0.1)
+    raise AssertionError(f"the run never waited: nothing found by {query}")

@@ -16,16 +16,10 @@ from .production import (
     failure_line,
     fresh_database,
     harness_on_async_urls,
-    installed_project,
     table_names,
     through,
     version,
 )
-
-
-@pytest.fixture(scope="module")
-def project(cookies_session) -> Path:
-    return installed_project(cookies_session)
 
 
 def make(project: Path, url: str, *target: str) -> str:

@@ -5,58 +5,37 @@ it stay: the line must say so (not "rolled back"), name the first error (not
 one raised while cleaning up after it), and a new run must finish the rest.
 """
 
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
-from .logins import assert_no_password, database_with_login
+from .backfill_revisions import (
+    BACKFILL,
+    DONE,
+    EXPAND,
+    PLAYERS,
+    WRONG,
+    at_expand_with_players,
+    backfill_revisions,
+)
+from .logins import alembic_failure, database_with_login
 from .production import (
-    HEAD,
     alembic,
     execute,
-    extra_revision,
-    failure_line,
     finish,
-    installed_project,
+    holding,
     rows,
     start_alembic,
     succeeded,
     version,
+    waiting_session,
 )
 
-PLAYERS, BATCH = 20_000, 500
-# Another session holds this row: the batch that holds it is the 20th.
-LOCKED = 10_000
-COMMITTED = "had committed 19 batches (9,500 of 20,000 rows)"
-EXPAND, BACKFILL = "0b0000000f01", "0b0000000f02"
-ADD_RATING = (
-    '    op.add_column("players", sa.Column("rating", sa.Integer(), nullable=True))\n'
-)
-RATE_PLAYERS = f"""\
-    from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
-    from migration_kit import backfill
-
-    class Base(DeclarativeBase):
-        metadata = sa.MetaData()
-
-    class Player(Base):
-        __tablename__ = "players"
-
-        id: Mapped[int] = mapped_column(primary_key=True)
-        rating: Mapped[int | None]
-
-    backfill(
-        Player,
-        {{"rating": Player.id * 2}},
-        pending=Player.rating.is_(None),
-        batch_size={BATCH},
-    )
-"""
-DONE = "SELECT count(*) FROM players WHERE rating IS NOT NULL"
-WRONG = "SELECT count(*) FROM players WHERE rating IS NULL OR rating <> id * 2"
+# Another session holds this row: the batch that holds it is the 20th (of 50).
+LOCK_A_ROW = "SELECT id FROM players WHERE id = 1000 FOR UPDATE"
+COMMITTED = "had committed 19 batches (950 of 3,000 rows)"
 # The migration's session, once its UPDATE waits for the locked row.
 WAITING = (
     "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
@@ -64,21 +43,22 @@ WAITING = (
 )
 
 
-@pytest.fixture(scope="module")
-def project(cookies_session) -> Path:
-    return installed_project(cookies_session)
-
-
-def at_expand_with_players(project: Path, url: str) -> None:
-    succeeded(alembic(project, url, "upgrade", EXPAND))
-    values = ", ".join(f"({i}, 'player {i}')" for i in range(1, PLAYERS + 1))
-    execute(url, f"INSERT INTO players (id, name) VALUES {values}")
+@contextmanager
+def at_expand(
+    project: Path, backend: str, directory: Path
+) -> Iterator[tuple[str, str]]:
+    """A login's URL at the expand revision with the backfill to run, and the
+    administrator's URL."""
+    with (
+        database_with_login(backend, directory) as (url, admin_url),
+        backfill_revisions(project),
+    ):
+        at_expand_with_players(project, url)
+        yield url, admin_url
 
 
 def one_line(result) -> str:
-    assert result.returncode == 255, result.stdout + result.stderr
-    assert_no_password(result.stdout + result.stderr)
-    line = failure_line(result)
+    line = alembic_failure(result)
     assert f"revision {BACKFILL}" in line
     assert COMMITTED in line
     assert "run make migrate again to resume" in line
@@ -88,7 +68,7 @@ def one_line(result) -> str:
 
 def resumes(project: Path, url: str) -> None:
     """The next run finishes the rows left, and every row is right."""
-    assert rows(url, DONE) == [(19 * BATCH,)]
+    assert rows(url, DONE) == [(950,)]
     assert version(url) == [EXPAND]
     succeeded(alembic(project, url, "upgrade", "head"))
     assert version(url) == [BACKFILL]
@@ -96,35 +76,13 @@ def resumes(project: Path, url: str) -> None:
     assert rows(url, WRONG) == [(0,)]
 
 
-def wait_for_the_lock(admin_url: str, process) -> int:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()
-        if found := rows(admin_url, WAITING):
-            return found[0][0]
-        time.sleep(0.1)
-    raise AssertionError("the backfill never waited for the locked row")
-
-
 @pytest.mark.parametrize("backend", ["postgresql", "mysql"])
 def test_a_lock_timeout_half_way_says_what_was_committed(project, backend, tmp_path):
-    with (
-        database_with_login(backend, tmp_path) as (url, admin_url),
-        extra_revision(project, EXPAND, HEAD, ADD_RATING),
-        extra_revision(project, BACKFILL, EXPAND, RATE_PLAYERS),
-    ):
-        at_expand_with_players(project, url)
-        holder = sa.create_engine(admin_url, poolclass=sa.pool.NullPool)
-        try:
-            with holder.begin() as connection:
-                connection.exec_driver_sql(
-                    f"SELECT id FROM players WHERE id = {LOCKED} FOR UPDATE"
-                )
-                result = alembic(
-                    project, url, "upgrade", "head", MIGRATION_LOCK_TIMEOUT="1s"
-                )
-        finally:
-            holder.dispose()
+    with at_expand(project, backend, tmp_path) as (url, admin_url):
+        with holding(admin_url, LOCK_A_ROW):
+            result = alembic(
+                project, url, "upgrade", "head", MIGRATION_LOCK_TIMEOUT="1s"
+            )
         line = one_line(result)
         timed_out = {
             "postgresql": "LockNotAvailable: canceling statement due to lock timeout",
@@ -136,26 +94,14 @@ def test_a_lock_timeout_half_way_says_what_was_committed(project, backend, tmp_p
 
 
 def test_a_terminated_connection_names_the_first_error(project, tmp_path):
-    with (
-        database_with_login("postgresql", tmp_path) as (url, admin_url),
-        extra_revision(project, EXPAND, HEAD, ADD_RATING),
-        extra_revision(project, BACKFILL, EXPAND, RATE_PLAYERS),
-    ):
-        at_expand_with_players(project, url)
-        holder = sa.create_engine(admin_url, poolclass=sa.pool.NullPool)
-        try:
-            with holder.begin() as connection:
-                connection.exec_driver_sql(
-                    f"SELECT id FROM players WHERE id = {LOCKED} FOR UPDATE"
-                )
-                process = start_alembic(
-                    project, url, "upgrade", "head", MIGRATION_LOCK_TIMEOUT="60s"
-                )
-                session = wait_for_the_lock(admin_url, process)
-                execute(admin_url, f"SELECT pg_terminate_backend({session})")
-                result = finish(process)
-        finally:
-            holder.dispose()
+    with at_expand(project, "postgresql", tmp_path) as (url, admin_url):
+        with holding(admin_url, LOCK_A_ROW):
+            process = start_alembic(
+                project, url, "upgrade", "head", MIGRATION_LOCK_TIMEOUT="60s"
+            )
+            session = waiting_session(admin_url, WAITING, process)
+            execute(admin_url, f"SELECT pg_terminate_backend({session})")
+            result = finish(process)
         line = one_line(result)
         assert (
             "AdminShutdown: terminating connection due to administrator command" in line

@@ -10,25 +10,21 @@ file parses, its docstring reads back exactly, and nothing in it runs.
 import ast
 import os
 import subprocess
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
+from .logins import PASSWORD, assert_no_password, database_with_login
 from .production import (
     HEAD,
     alembic,
     failure_line,
     fresh_database,
-    installed_project,
-    server_url,
     table_names,
 )
 
-PASSWORD = "S3cr3t-Pa55"
 # A URL with the password, on a port nothing listens on: the lines below must
 # not need it, and must not show it.
 CLOSED_PORT = f"postgresql+psycopg://app:{PASSWORD}@127.0.0.1:9/postgres"
@@ -55,21 +51,10 @@ COMMANDS = {
 HARNESS_FLAGS = {"default": [], "verbose": ["-vv", "--tb=long", "--showlocals"]}
 
 
-@pytest.fixture(scope="module")
-def project(cookies_session) -> Path:
-    return installed_project(cookies_session)
-
-
 @pytest.fixture
 def url(tmp_path: Path) -> Iterator[str]:
     with fresh_database("sqlite", tmp_path) as url:
         yield url
-
-
-def assert_no_password(output: str) -> None:
-    """Not the password, nor any 4-character piece of it."""
-    pieces = {PASSWORD[i : i + 4] for i in range(len(PASSWORD) - 3)}
-    assert not [piece for piece in pieces if piece in output], output
 
 
 def revision_file(name: str, revision: str, down: str | None, body: str = "") -> str:
@@ -161,15 +146,10 @@ def test_a_revision_that_does_not_import_on_postgresql(
 ) -> None:
     """The line is about the file, on a server too, and shows no password."""
     with (
-        fresh_database("postgresql", tmp_path) as database,
-        role_with_password() as role,
+        database_with_login("postgresql", tmp_path) as (url, database),
         added(project, broken_files("syntax-error")),
     ):
-        url = sa.make_url(database).set(username=role, password=PASSWORD)
-        rendered = url.render_as_string(hide_password=False)
-        results = [
-            alembic(project, rendered, *COMMANDS[c]) for c in ("migrate", "current")
-        ]
+        results = [alembic(project, url, *COMMANDS[c]) for c in ("migrate", "current")]
         for result in results:
             assert "SyntaxError: invalid syntax" in failure_line(result)
             assert_no_password(result.stdout + result.stderr)
@@ -236,22 +216,6 @@ def test_one_id_in_two_files_is_named_as_such(
         assert line.startswith(f"FAILED: {said}"), line
         assert "heads" not in line
     assert "players" not in table_names(url)
-
-
-@contextmanager
-def role_with_password() -> Iterator[str]:
-    """A throwaway PostgreSQL role whose password must never be shown."""
-    server = server_url("postgresql")
-    name = f"test_role_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"CREATE ROLE {name} LOGIN PASSWORD '{PASSWORD}'")
-    try:
-        yield name
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP ROLE IF EXISTS {name}")
-        admin.dispose()
 
 
 # Messages that broke the file, or ran as code, when written as typed.

@@ -4,8 +4,6 @@
 one line besides alembic's INFO lines, the ``FAILED:`` one.
 """
 
-from pathlib import Path
-
 import pytest
 
 from .production import (
@@ -14,13 +12,7 @@ from .production import (
     extra_revision,
     failure_line,
     fresh_database,
-    installed_project,
 )
-
-
-@pytest.fixture(scope="module")
-def project(cookies_session) -> Path:
-    return installed_project(cookies_session)
 
 
 @pytest.mark.parametrize(

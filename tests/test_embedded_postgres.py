@@ -86,6 +86,27 @@ def default_signals() -> None:
         signal.signal(number, signal.SIG_DFL)
 
 
+@contextmanager
+def started(
+    command: list[str], project: Path, env: dict[str, str], stderr=subprocess.STDOUT
+) -> Iterator[subprocess.Popen]:
+    """``command`` running in ``project``, killed if it still runs after the block."""
+    with subprocess.Popen(
+        command,
+        cwd=project,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        preexec_fn=default_signals,
+    ) as running:
+        try:
+            yield running
+        finally:
+            if running.poll() is None:
+                running.kill()
+
+
 def test_make_test_migrations_tests_postgresql_with_no_server(
     project: Path, temporary: Path
 ) -> None:
@@ -110,58 +131,43 @@ def holding_the_server(
     """A test run holding a database on its embedded server, and its socket's folder."""
     socket_file = temporary / "held-socket"
     env = without_servers(temporary, HELD_SOCKET=str(socket_file), THEN=then)
-    with added(project / "tests/test_zz_embedded.py", HOLDING_TEST) as test_file:
-        running = subprocess.Popen(
+    with (
+        added(project / "tests/test_zz_embedded.py", HOLDING_TEST) as test_file,
+        started(
             [".venv/bin/pytest", "-p", "no:cacheprovider", str(test_file)],
-            cwd=project,
-            env={**os.environ, **env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            preexec_fn=default_signals,
-        )
-        try:
-            [socket_directory] = wait_for_names(socket_file, running)
-            yield running, Path(socket_directory)
-        finally:
-            if running.poll() is None:
-                running.kill()
-            running.communicate(timeout=60)
+            project,
+            env,
+        ) as running,
+    ):
+        [socket_directory] = wait_for_names(socket_file, running)
+        yield running, Path(socket_directory)
 
 
-@pytest.mark.parametrize(
-    ("then", "exit_code", "said"),
-    [("fail", 1, "failing on purpose"), ("ctrl-c", 2, "KeyboardInterrupt")],
-)
-def test_the_server_is_removed_after_a_failure_or_ctrl_c(
-    project: Path, temporary: Path, then: str, exit_code: int, said: str
+# How the held run ends: the THEN it is given, the signal sent, its exit code
+# and what it says. A signal's end is as without the server (a shell reports
+# 128 + it), with no traceback.
+ENDINGS = {
+    "failure": ("fail", None, 1, "failing on purpose"),
+    "ctrl-c": ("ctrl-c", signal.SIGINT, 2, "KeyboardInterrupt"),
+    **{name: ("wait", number, -number, "") for name, number in ENDING_SIGNALS.items()},
+}
+
+
+@pytest.mark.parametrize("ending", ENDINGS)
+def test_the_server_is_removed_however_the_run_ends(
+    project: Path, temporary: Path, ending: str
 ) -> None:
+    then, sent, exit_code, said = ENDINGS[ending]
     with holding_the_server(project, temporary, then) as (running, socket_directory):
-        if then == "ctrl-c":
-            running.send_signal(signal.SIGINT)
+        if sent:
+            running.send_signal(sent)
         output = running.stdout.read() if running.stdout else ""
         running.wait(timeout=60)
 
     assert running.returncode == exit_code, output
     assert said in output
+    assert then != "wait" or "Traceback" not in output, output
     # The server really ran in the temporary folder the checks below look at.
-    assert socket_directory.is_relative_to(temporary)
-    assert_nothing_left(temporary)
-
-
-@pytest.mark.parametrize("name", ENDING_SIGNALS)
-def test_the_server_is_removed_after_sigterm_or_sighup(
-    project: Path, temporary: Path, name: str
-) -> None:
-    number = ENDING_SIGNALS[name]
-    with holding_the_server(project, temporary, "wait") as (running, socket_directory):
-        running.send_signal(number)
-        output = running.stdout.read() if running.stdout else ""
-        running.wait(timeout=60)
-
-    # Ended by the signal, as without the server: a shell reports 128 + it.
-    assert running.returncode == -number, output
-    assert "Traceback" not in output
     assert socket_directory.is_relative_to(temporary)
     assert_nothing_left(temporary)
 
@@ -176,25 +182,15 @@ def test_frozen_models_remove_the_server_after_sigterm_or_sighup(
     before = set(versions.glob("*.py"))
     upgrading = temporary / "upgrading"
     env = without_servers(temporary, HELD_SOCKET=str(upgrading))
-    with added(versions / "2099_01_01_0000-5ee0a1000001_waits.py", WAITING_REVISION):
-        running = subprocess.Popen(
-            [".venv/bin/alembic", "-x", "tables=players", "revision", "-m", "held"],
-            cwd=postgresql_project,
-            env={**os.environ, **env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            preexec_fn=default_signals,
-        )
-        try:
-            wait_for_names(upgrading, running)
-            assert list(temporary.glob("migrations-postgres-*")), "no server started"
-            running.send_signal(number)
-            output, _ = running.communicate(timeout=60)
-        finally:
-            if running.poll() is None:
-                running.kill()
-                running.communicate(timeout=60)
+    revise = [".venv/bin/alembic", "-x", "tables=players", "revision", "-m", "held"]
+    with (
+        added(versions / "2099_01_01_0000-5ee0a1000001_waits.py", WAITING_REVISION),
+        started(revise, postgresql_project, env) as running,
+    ):
+        wait_for_names(upgrading, running)
+        assert list(temporary.glob("migrations-postgres-*")), "no server started"
+        running.send_signal(number)
+        output, _ = running.communicate(timeout=60)
 
     assert running.returncode == -number, output
     assert "Traceback" not in output
@@ -225,27 +221,15 @@ def test_the_embedded_postgres_command_serves_a_url_until_sigterm(
     project: Path, temporary: Path
 ) -> None:
     """``migration-kit embedded-postgres``: one server several runs can share."""
+    serve = [".venv/bin/migration-kit", "embedded-postgres"]
     env = without_servers(temporary)
-    serving = subprocess.Popen(
-        [".venv/bin/migration-kit", "embedded-postgres"],
-        cwd=project,
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=default_signals,
-    )
-    try:
+    with started(serve, project, env, stderr=subprocess.PIPE) as serving:
         url = serving.stdout.readline().strip() if serving.stdout else ""
         query = "import sqlalchemy as sa, sys; e = sa.create_engine(sys.argv[1]); "
         query += "print(e.connect().exec_driver_sql('SELECT 1').scalar())"
         answer = run([".venv/bin/python", "-c", query, url], cwd=project).stdout
         serving.send_signal(signal.SIGTERM)
         _, errors = serving.communicate(timeout=60)
-    finally:
-        if serving.poll() is None:
-            serving.kill()
-            serving.communicate(timeout=60)
 
     assert url.startswith("postgresql+psycopg://") and answer.strip() == "1"
     assert serving.returncode == -signal.SIGTERM, errors

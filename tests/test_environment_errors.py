@@ -27,17 +27,10 @@ import pytest
 import sqlalchemy as sa
 
 from .baking import WHOLE_HISTORY
-from .production import (
-    HEAD,
-    alembic,
-    extra_revision,
-    failure_line,
-    server_url,
-)
-from .throwaway_users import account, throwaway_user
+from .logins import alembic_failure, assert_no_password, databases, throwaway_user
+from .production import HEAD, alembic, extra_revision, quoted, server_url
 
 PASSWORD = "s3cr3t-Pa55"
-ALEMBIC_EXIT = 255  # alembic's exit code for a CommandError
 USAGE_ERROR = 4  # pytest's ExitCode.USAGE_ERROR
 HARNESS_TEST = WHOLE_HISTORY
 
@@ -55,22 +48,9 @@ def closed_port() -> int:
         return probe.getsockname()[1]
 
 
-def pieces(password: str) -> set[str]:
-    return {password[i : i + 4] for i in range(len(password) - 3)}
-
-
-def assert_no_secret(result: subprocess.CompletedProcess, password: str) -> None:
-    output = result.stdout + result.stderr
-    leaked = {piece for piece in pieces(password) if piece in output}
-    assert not leaked, f"password pieces {leaked} in:\n{output}"
-
-
 def upgrade_fails(project: Path, url: str, password=PASSWORD, **env: str) -> str:
     """Run alembic upgrade head on ``url``: its one FAILED line."""
-    result = alembic(project, url, "upgrade", "head", **env)
-    assert result.returncode == ALEMBIC_EXIT, result.stdout + result.stderr
-    assert_no_secret(result, password)
-    return failure_line(result)
+    return alembic_failure(alembic(project, url, "upgrade", "head", **env), password)
 
 
 def harness(project: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -104,7 +84,7 @@ def harness_error(project: Path, password=PASSWORD, **env: str) -> str:
     assert re.search(r"no tests ran|=+ \d+ deselected in", summary), output
     for word in ("Traceback", "ERROR", "FAILED", "passed", "INTERNALERROR"):
         assert word not in result.stdout, output
-    assert_no_secret(result, password)
+    assert_no_password(result.stdout + result.stderr, password)
     return errors[0]
 
 
@@ -182,7 +162,7 @@ def test_make_migrate_reports_one_line(project) -> None:
         "FAILED: DATABASE_URL: there is no database dialect 'postgres': "
         "did you mean postgresql+psycopg://?"
     ]
-    assert_no_secret(result, PASSWORD)
+    assert_no_password(result.stdout + result.stderr, PASSWORD)
 
 
 # --- Servers that cannot be used ----------------------------------------------
@@ -260,11 +240,9 @@ def test_user_that_may_not_create_databases(project) -> None:
 @contextmanager
 def user_without_createdb(backend: str) -> Iterator[str]:
     """A temporary login on the server that may not create databases."""
+    # A plain login: PostgreSQL's default is NOCREATEDB, MySQL's no grant.
     name = f"test_nocreate_{uuid.uuid4().hex[:8]}"
-    create = [f"CREATE USER {account(backend, name)} IDENTIFIED BY '{PASSWORD}'"]
-    if backend == "postgresql":
-        create = [f"CREATE ROLE \"{name}\" LOGIN NOCREATEDB PASSWORD '{PASSWORD}'"]
-    with throwaway_user(backend, name, PASSWORD, create) as url:
+    with throwaway_user(backend, name, PASSWORD) as url:
         yield url
 
 
@@ -320,11 +298,6 @@ def test_setting_out_of_range(project, tmp_path, variable, value, expected) -> N
 
 # --- Databases a killed run left ----------------------------------------------
 
-LIST = {
-    "postgresql": "SELECT datname FROM pg_database",
-    "mysql": "SELECT schema_name FROM information_schema.schemata",
-}
-
 
 @pytest.mark.parametrize(
     ("backend", "variable"),
@@ -349,7 +322,7 @@ def test_leftovers_of_a_killed_run_are_listed_then_dropped(
                 alive.execute(sa.text(f"CREATE DATABASE {quoted(backend, name)}"))
             listed = harness(project, **env)
             dropped = harness(project, **env, TEST_DROP_LEFTOVERS="1")
-            remaining = set(alive.scalars(sa.text(LIST[backend])))
+            remaining = set(databases(alive, prefix))
         finally:
             for name in (left, in_use):
                 drop = f"DROP DATABASE IF EXISTS {quoted(backend, name)}"
@@ -377,7 +350,3 @@ def run_alive(server: sa.URL, mark: str) -> Iterator[sa.Connection]:
         connection.execute(sa.text(statement), {"mark": mark})
         yield connection
     engine.dispose()
-
-
-def quoted(backend: str, name: str) -> str:
-    return f'"{name}"' if backend == "postgresql" else f"`{name}`"

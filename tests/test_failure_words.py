@@ -22,7 +22,6 @@ from .production import (
     failure_line,
     finish,
     fresh_database,
-    installed_project,
     start_alembic,
     succeeded,
     version,
@@ -45,11 +44,6 @@ HOLD_THE_FILE = """\
             break
         time.sleep(0.1)
 """
-
-
-@pytest.fixture(scope="module")
-def project(cookies_session) -> Path:
-    return installed_project(cookies_session)
 
 
 @contextmanager

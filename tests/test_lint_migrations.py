@@ -4,17 +4,9 @@ Online-only revisions (steps that read rows) are in test_online_only_revisions.p
 """
 
 import subprocess
-from pathlib import Path
-
-import pytest
 
 from .baking import run
-from .production import HEAD, extra_revision, installed_project
-
-
-@pytest.fixture(scope="module")
-def project(cookies_session) -> Path:
-    return installed_project(cookies_session)
+from .production import HEAD, extra_revision
 
 
 def test_samples_pass(project) -> None:

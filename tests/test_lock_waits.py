@@ -8,12 +8,11 @@ MySQL/MariaDB as on PostgreSQL (timeouts.py).
 """
 
 import time
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from .logins import assert_no_password, database_with_login
+from .logins import alembic_failure, database_with_login
 from .production import (
     FIRST,
     HEAD,
@@ -21,19 +20,17 @@ from .production import (
     alembic,
     execute,
     extra_revision,
-    failure_line,
     finish,
-    installed_project,
+    holding,
     migration_lock_held,
     rows,
     start_alembic,
     succeeded,
     table_names,
     version,
+    waiting_session,
 )
 
-# Alembic exits with -1 after a FAILED: line.
-FAILED = 255
 NOTHING_CHANGED = "this run changed nothing in the database"
 # The session of a run that waits for the migration lock, and how to end it.
 WAITING = {
@@ -67,30 +64,6 @@ STOPS = {
 }
 
 
-@pytest.fixture(scope="module")
-def project(cookies_session) -> Path:
-    return installed_project(cookies_session)
-
-
-def one_line(result) -> str:
-    """The FAILED: line, after checking the exit code and that no password shows."""
-    assert result.returncode == FAILED, result.stdout + result.stderr
-    assert_no_password(result.stdout + result.stderr)
-    return failure_line(result)
-
-
-def waiting_session(admin_url: str, backend: str, process) -> int:
-    """The id of the server session in which ``process`` waits for the lock."""
-    query = WAITING[backend].format(database=sa.make_url(admin_url).database)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()
-        if found := rows(admin_url, query):
-            return found[0][0]
-        time.sleep(0.1)
-    raise AssertionError("the run never waited for the migration lock")
-
-
 @pytest.mark.parametrize("level", ["ROLE", "DATABASE"])
 def test_a_statement_timeout_does_not_cut_the_wait_short(project, level, tmp_path):
     """A role's or database's statement_timeout leaves MIGRATION_LOCK_WAIT in charge."""
@@ -103,7 +76,7 @@ def test_a_statement_timeout_does_not_cut_the_wait_short(project, level, tmp_pat
         execute(admin_url, f"ALTER {level} {name} SET statement_timeout = '1s'")
         started = time.monotonic()
         result = alembic(project, url, "upgrade", "head", MIGRATION_LOCK_WAIT="3")
-        line = one_line(result)
+        line = alembic_failure(result)
         assert time.monotonic() - started >= 3
         assert "still holds the migration lock after 3s" in line
         assert NOTHING_CHANGED in line and "MIGRATION_LOCK_WAIT" in line
@@ -118,12 +91,14 @@ def test_a_wait_that_the_server_ends_is_one_line(project, stop, tmp_path):
         migration_lock_held(project, admin_url),
     ):
         process = start_alembic(project, url, "upgrade", "head")
-        session = waiting_session(admin_url, backend, process)
+        database = sa.make_url(admin_url).database
+        waiting = WAITING[backend].format(database=database)
+        session = waiting_session(admin_url, waiting, process)
         if backend == "postgresql":
             execute(admin_url, f"SELECT {stop}({session})")
         else:
             execute(admin_url, f"{stop} {session}")
-        line = one_line(finish(process))
+        line = alembic_failure(finish(process))
         assert words in line
         assert NOTHING_CHANGED in line
         assert "after 300s" not in line
@@ -155,18 +130,13 @@ def test_mysql_migration_blocked_by_a_lock_fails_fast(project, lock, tmp_path):
         succeeded(alembic(project, url, "upgrade", FIRST))
         execute(url, PLAYERS)
         succeeded(alembic(project, url, "upgrade", HEAD))
-        reader = sa.create_engine(admin_url, poolclass=sa.pool.NullPool)
-        try:
-            with reader.begin() as connection:
-                connection.exec_driver_sql(blocker)
-                started = time.monotonic()
-                result = alembic(
-                    project, url, "upgrade", "head", MIGRATION_LOCK_TIMEOUT="1s"
-                )
-                waited = time.monotonic() - started
-        finally:
-            reader.dispose()
-        line = one_line(result)
+        with holding(admin_url, blocker):
+            started = time.monotonic()
+            result = alembic(
+                project, url, "upgrade", "head", MIGRATION_LOCK_TIMEOUT="1s"
+            )
+            waited = time.monotonic() - started
+        line = alembic_failure(result)
         assert waited < 30
         assert "revision f00dbad00005" in line
         assert "Lock wait timeout exceeded" in line

@@ -11,58 +11,23 @@ from pathlib import Path
 
 import pytest
 
+from .backfill_revisions import (
+    BACKFILL,
+    DONE,
+    EXPAND,
+    PLAYERS,
+    WRONG,
+    at_expand_with_players,
+    backfill_revisions,
+)
 from .production import (
-    HEAD,
     alembic,
-    execute,
-    extra_revision,
     fresh_database,
-    installed_project,
     rows,
     start_alembic,
     succeeded,
     version,
 )
-
-PLAYERS = 3_000
-EXPAND, BACKFILL = "0b0000000e01", "0b0000000e02"
-ADD_RATING = """\
-    op.add_column("players", sa.Column("rating", sa.Integer(), nullable=True))
-    op.add_column("players", sa.Column("visits", sa.Integer(), server_default="0"))
-"""
-# visits + 1 is not idempotent: a row changed twice would show it.
-RATE_PLAYERS = """\
-    from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
-    from migration_kit import backfill
-
-    class Base(DeclarativeBase):
-        metadata = sa.MetaData()
-
-    class Player(Base):
-        __tablename__ = "players"
-
-        id: Mapped[int] = mapped_column(primary_key=True)
-        rating: Mapped[int | None]
-        visits: Mapped[int]
-
-    backfill(
-        Player,
-        {"rating": Player.id * 2, "visits": Player.visits + 1},
-        pending=Player.rating.is_(None),
-        batch_size=50,
-    )
-"""
-DONE = "SELECT count(*) FROM players WHERE rating IS NOT NULL"
-WRONG = (
-    "SELECT count(*) FROM players"
-    " WHERE rating IS NULL OR rating <> id * 2 OR visits <> 1"
-)
-
-
-def seed(url: str) -> None:
-    values = ", ".join(f"({i}, 'player {i}')" for i in range(1, PLAYERS + 1))
-    execute(url, f"INSERT INTO players (id, name) VALUES {values}")
 
 
 def wait_for_some_batches(url: str, process, timeout: float = 60) -> int:
@@ -79,16 +44,10 @@ def wait_for_some_batches(url: str, process, timeout: float = 60) -> int:
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mysql"])
 def test_backfill_killed_half_way_finishes_on_the_next_run(
-    cookies_session, backend: str, tmp_path: Path
+    project: Path, backend: str, tmp_path: Path
 ) -> None:
-    project = installed_project(cookies_session)
-    with (
-        fresh_database(backend, tmp_path) as url,
-        extra_revision(project, EXPAND, HEAD, ADD_RATING),
-        extra_revision(project, BACKFILL, EXPAND, RATE_PLAYERS),
-    ):
-        succeeded(alembic(project, url, "upgrade", EXPAND))
-        seed(url)
+    with fresh_database(backend, tmp_path) as url, backfill_revisions(project):
+        at_expand_with_players(project, url)
         # 60 batches, 0.05 s apart: about 3 s, killed after the sixth or so.
         slow = {"MIGRATION_BACKFILL_PAUSE": "0.05"}
         process = start_alembic(project, url, "upgrade", "head", **slow)

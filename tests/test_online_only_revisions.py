@@ -6,14 +6,13 @@ make it online-only without a marker; any other revision declares
 and ``make lint-migrations`` still lints its schema operations.
 """
 
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from .baking import OFFLINE, run
-from .production import HEAD, extra_revision, installed_project
+from .baking import OFFLINE, run, unchecked
+from .production import HEAD, extra_revision
 
 DIALECTS = ["sqlite", "postgresql", "mysql", "mariadb"]
 
@@ -75,23 +74,6 @@ NO_LITERAL = (
 )
 
 
-@pytest.fixture(scope="module")
-def project(cookies_session) -> Path:
-    return installed_project(cookies_session)
-
-
-def unchecked(command: list[str], cwd: Path, **env: str):
-    """Run a command expected to fail, with ``env`` added to the environment."""
-    return subprocess.run(
-        command,
-        cwd=cwd,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 def offline_test(project: Path) -> subprocess.CompletedProcess[str]:
     """The baked project's offline test, as `make test-migrations` runs it."""
     return unchecked([".venv/bin/pytest", OFFLINE], project)
@@ -100,7 +82,7 @@ def offline_test(project: Path) -> subprocess.CompletedProcess[str]:
 def real_sql(project: Path, dialect: str) -> subprocess.CompletedProcess[str]:
     """`alembic upgrade head --sql`, as a deploy would hand it to a DBA."""
     command = [".venv/bin/alembic", "upgrade", "head", "--sql"]
-    return unchecked(command, project, DATABASE_URL=f"{dialect}://")
+    return unchecked(command, project, {"DATABASE_URL": f"{dialect}://"})
 
 
 def test_lint_sees_an_index_beside_steps_that_read_rows(project) -> None:
@@ -201,7 +183,7 @@ def test_real_sql_refuses_it_in_one_line(
 def test_real_sql_of_a_downgrade_gives_the_downgrade_advice(project) -> None:
     with extra_revision(project, "f00dbad00012", HEAD, INSPECTS, DECLARED):
         command = [".venv/bin/alembic", "downgrade", f"f00dbad00012:{HEAD}", "--sql"]
-        result = unchecked(command, project, DATABASE_URL="postgresql://")
+        result = unchecked(command, project, {"DATABASE_URL": "postgresql://"})
 
     assert result.returncode != 0
     assert result.stdout.splitlines()[-1] == (

@@ -21,7 +21,6 @@ from .production import (
     failure_line,
     finish,
     fresh_database,
-    installed_project,
     migration_lock_held,
     rows,
     start_alembic,
@@ -40,11 +39,6 @@ FAILING_REVISION = """\
     op.execute("UPDATE players SET name = 'changed'")
     op.execute("INSERT INTO teams (name) SELECT name FROM teams")
 """
-
-
-@pytest.fixture(scope="module")
-def project(cookies_session) -> Path:
-    return installed_project(cookies_session)
 
 
 def at_head_with_players(project: Path, url: str) -> None:

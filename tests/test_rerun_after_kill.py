@@ -22,7 +22,6 @@ from .production import (
     PLAYER_TEAMS,
     alembic,
     fresh_database,
-    installed_project,
     rows,
     start_alembic,
     succeeded,
@@ -81,9 +80,8 @@ def kill_when_running(process: subprocess.Popen, url: str, prefix: str) -> None:
     "point", ["adding team_id", "moving the data", "indexing team_id"]
 )
 def test_killed_revision_2_is_finished_by_make_migrate(
-    cookies_session, point: str, tmp_path: Path
+    project: Path, point: str, tmp_path: Path
 ) -> None:
-    project = installed_project(cookies_session)
     with fresh_database("mysql", tmp_path) as url:
         succeeded(alembic(project, url, "upgrade", FIRST))
         seed(url)

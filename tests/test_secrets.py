@@ -15,9 +15,7 @@ made for it on the test servers and always dropped:
 No 4-character piece of the password may appear in stdout or stderr.
 """
 
-import os
 import re
-import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,11 +24,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from .baking import unchecked
+from .logins import PASSWORD, account, assert_no_password, databases, throwaway_user
 from .production import server_url
-from .test_environment_errors import assert_no_secret
-from .throwaway_users import account, databases, throwaway_user
 
-PASSWORD = "S3cr3t-Pa55"
 ADMIN_ONLY = {"TEST_DOCKER": "", "REQUIRE_TEST_BACKENDS": "", "TEST_POSTGRES": ""}
 MAKE_FAILED = 2  # make's exit code when its command fails
 # The connections the harness holds while the stairway's database is open
@@ -67,7 +64,7 @@ def test_harness_connection_refused_after_the_preflight(project, flags) -> None:
         left = leftovers(prefix)
     output = f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
 
-    assert_no_secret(result, PASSWORD)
+    assert_no_password(result.stdout + result.stderr)
     # pytest's exit code for failed tests; make's own when it runs pytest.
     assert result.returncode == (1 if flags else MAKE_FAILED), output
     assert flags or "Error 1" in result.stderr, output
@@ -89,14 +86,7 @@ def harness(project: Path, flags: list[str], env: dict[str, str]):
     command = ["make", "test-migrations"]
     if flags:
         command = [".venv/bin/pytest", *flags]
-    return subprocess.run(
-        command,
-        cwd=project,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return unchecked(command, project, env, timeout=600)
 
 
 def lines_of(output: str, start: str) -> list[str]:
@@ -154,7 +144,7 @@ def test_make_migrate_and_baseline_refused(project, backend, options, expected):
     ]:
         output = result.stdout + result.stderr
         assert result.returncode == code, output
-        assert_no_secret(result, PASSWORD)
+        assert_no_password(output)
         assert "Traceback" not in output, output
         [line] = [line for line in output.splitlines() if word in line]
         assert line.startswith(f"{word}: "), output
@@ -163,14 +153,7 @@ def test_make_migrate_and_baseline_refused(project, backend, options, expected):
 
 
 def command(project: Path, arguments: list[str], url: str):
-    return subprocess.run(
-        arguments,
-        cwd=project,
-        env={**os.environ, "DATABASE_URL": url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return unchecked(arguments, project, {"DATABASE_URL": url}, timeout=120)
 
 
 # --- Throwaway users ------------------------------------------------------------
