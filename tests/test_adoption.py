@@ -87,8 +87,8 @@ def test_documented_steps_adopt_a_history_that_needs_a_baseline(
     # Step 4: the exact lines docs/adopting.md gives.
     replace_line(
         project / "pyproject.toml",
-        'extend-exclude = ["migration-kit"]\n',
-        'extend-exclude = ["migration-kit", "migrations/versions/legacy"]\n',
+        "[tool.ruff]\n",
+        '[tool.ruff]\nextend-exclude = ["migrations/versions/legacy"]\n',
     )
     squawk = project / ".squawk.toml"
     squawk.write_text(squawk.read_text() + 'excluded_paths = ["*/legacy/*"]\n')

@@ -58,8 +58,8 @@ def test_suite_passes_at_the_lowest_declared_versions(cookies_session) -> None:
     run([UV, "venv", "--quiet", "--python", sys.executable, ".venv"], cwd=project)
     install = [UV, "pip", "install", "--quiet", "--python", ".venv/bin/python"]
     run(
-        [*install, "--resolution", "lowest-direct", "-e", "./migration-kit"]
-        + ["-e", f".[{EXTRAS}]"],
+        [*install, "--resolution", "lowest-direct"]
+        + ["-e", f"./migration-kit[{KIT_EXTRAS}]", "-e", f".[{EXTRAS}]"],
         cwd=project,
     )
     bounds = floors(project)
