@@ -29,6 +29,19 @@ READS_ROWS = "reads rows, which --sql cannot render"
 # How often update_in_batches reports progress on a long walk.
 PROGRESS_EVERY_SECONDS = 10.0
 
+# Constraint and index names for models.py and every revision's frozen models.
+# Named constraints can be dropped and altered later, including in SQLite's
+# batch mode, which cannot drop a constraint without a name; and a frozen
+# table then names its constraints as the database does, so it can be the
+# copy_from= of a batch step.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
 
 @contextmanager
 def migration_session() -> Iterator[Session]:
