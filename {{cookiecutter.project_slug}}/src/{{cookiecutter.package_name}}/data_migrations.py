@@ -8,10 +8,11 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from alembic import op
+from alembic.operations import BatchOperations
 from alembic.util import CommandError
 from sqlalchemy import Unicode
 from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
@@ -55,9 +56,26 @@ def migration_session() -> Iterator[Session]:
     if offline():
         yield RenderingSession()
         return
-    with Session(bind=op.get_bind()) as session:
+    with MigrationSession(bind=op.get_bind()) as session:
         yield session
         session.flush()
+
+
+class MigrationSession(Session):
+    """A Session whose bulk UPDATE and DELETE leave loaded objects as they are.
+
+    A data step rarely holds objects while it runs set-based statements, and
+    the ORM's default (``synchronize_session="auto"``) would fetch back the key
+    of every changed row of an UPDATE that joins another table: a million keys
+    for a million rows. Pass ``synchronize_session`` to ``execute()`` (or on
+    the statement) to have it anyway.
+    """
+
+    def execute(self, statement: Executable, *args: Any, **kwargs: Any) -> Any:
+        options = dict(kwargs.pop("execution_options", None) or {})
+        if "synchronize_session" not in statement.get_execution_options():
+            options.setdefault("synchronize_session", False)
+        return super().execute(statement, *args, execution_options=options, **kwargs)
 
 
 class RenderingSession(Session):
@@ -98,6 +116,63 @@ def no_rows(query: sa.Select[Any]) -> sa.Result[Any]:
     """An empty result with the columns of ``query``."""
     names = [column.key for column in query.selected_columns]
     return IteratorResult(SimpleResultMetaData(names), iter([]))
+
+
+def set_from(
+    column: InstrumentedAttribute[Any],
+    value: InstrumentedAttribute[Any],
+    on: sa.ColumnElement[bool],
+) -> sa.Update:
+    """An UPDATE that sets ``column`` to ``value`` of the row that ``on`` finds.
+
+    ``set_from(Player.team_id, Team.id, Team.name == Player.team)``. For a
+    column that is NULL in every row, as one just added is: a row that ``on``
+    matches with none stays NULL. PostgreSQL and MySQL join the other table
+    into the UPDATE (``UPDATE ... FROM``, a multi-table UPDATE), where a
+    correlated subquery per row is up to 1.7 times slower. SQLite gets that
+    subquery: its own ``UPDATE ... FROM`` is up to 4 times slower.
+    """
+    update = sa.update(column.class_)
+    if op.get_context().dialect.name == "sqlite":
+        return update.values({column: sa.select(value).where(on).scalar_subquery()})
+    return update.values({column: value}).where(on)
+
+
+@contextmanager
+def ordered_batch(table: sa.Table) -> Iterator[BatchOperations]:
+    """``op.batch_alter_table`` on ``table``, its steps run in the order written.
+
+    SQLite cannot drop a column or a key in place: there the steps wait for
+    the end of the block and run as one copy of the table, made from
+    ``table``, a frozen model's ``__table__`` (``copy_from=``), not from the
+    database, so ``--sql`` works too. It holds every column, key and index
+    the table has when the block ends (a key the steps add may be there
+    already; an index may not).
+
+    PostgreSQL and MySQL alter in place, and Alembic would still hold each
+    step until the block ends; here each runs at once. So a data step inside
+    the block comes after the steps above it on every database, and SQLite
+    copies the table once, after it.
+    """
+    if op.get_context().dialect.name == "sqlite":
+        with op.batch_alter_table(table.name, copy_from=table) as batch_op:
+            yield batch_op
+    else:
+        yield cast(BatchOperations, StepsAtOnce(table.name))
+
+
+class StepsAtOnce:
+    """Batch operations on a table that each run as they are called."""
+
+    def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        def step(*args: Any, **kwargs: Any) -> None:
+            with op.batch_alter_table(self.table_name, recreate="never") as batch_op:
+                getattr(batch_op, name)(*args, **kwargs)
+
+        return step
 
 
 def execute(*statements: Executable) -> None:
