@@ -175,20 +175,6 @@ class StepsAtOnce:
         return step
 
 
-def execute(*statements: Executable) -> None:
-    """Run set-based statements, or render them as SQL with ``--sql``.
-
-    Set-based statements (INSERT ... SELECT, UPDATE ... WHERE) do the work in
-    the database, so they take the same time and memory for ten rows or ten
-    million, and they can be printed for review in offline mode.
-    """
-    with migration_session() as session:
-        for statement in statements:
-            # The Session holds no objects to keep in step, and its default
-            # ("auto") would fetch every changed key back with RETURNING.
-            session.execute(statement, execution_options={"synchronize_session": False})
-
-
 def update_in_batches(
     model: type[Any],
     change: Callable[[sa.Row[Any]], Mapping[str, Any] | None],
