@@ -14,6 +14,7 @@ from alembic import op
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 ${imports if imports else ""}
 from {{ cookiecutter.package_name }}.data_migrations import (
+    NAMING_CONVENTION,
     exact_unicode,
     migration_session,
     update_in_batches,
@@ -30,7 +31,9 @@ depends_on: str | Sequence[str] | None = ${repr(depends_on)}
 class Base(DeclarativeBase):
     """This revision's own registry, so its frozen models stay its own."""
 
-    metadata = sa.MetaData()
+    # The project's constraint names, so a frozen table names its constraints
+    # as the database does and can be a batch step's copy_from= on SQLite.
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
 # Frozen models: only the tables and columns this revision reads or writes,
