@@ -6,8 +6,6 @@ points at the team of its former name. Downgrade writes the names back.
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
 from migration_kit import (
     NAMING_CONVENTION,
     done,
@@ -17,6 +15,7 @@ from migration_kit import (
     set_from,
     squawk_ignore,
 )
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 revision = "8f7a6b5c4d02"
 down_revision = "5d3e0a1c2b01"
