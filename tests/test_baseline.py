@@ -202,6 +202,20 @@ def test_an_empty_database_is_refused(project: Path, versions: Path, tmp_path: P
     assert list(versions.glob("*.py")) == []
 
 
+def test_a_missing_sqlite_file_is_refused_not_created(
+    project: Path, versions: Path, tmp_path: Path
+):
+    missing = tmp_path / "typo.sqlite3"
+
+    made = baseline(project, f"sqlite:///{missing}")
+
+    assert made.returncode != 0
+    [line] = [x for x in made.stderr.splitlines() if x.startswith("ERROR:")]
+    assert "names no existing file" in line
+    assert not missing.exists()
+    assert list(versions.glob("*.py")) == []
+
+
 def test_leaving_out_a_table_that_others_refer_to_is_refused(
     project: Path, versions: Path, tmp_path: Path
 ):

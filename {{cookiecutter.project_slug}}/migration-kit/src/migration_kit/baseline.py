@@ -29,6 +29,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.util import CommandError
 from sqlalchemy import Engine, MetaData, Table, event
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import URL
 from sqlalchemy.schema import conv, sort_tables_and_constraints
 
 from .connection_errors import CONNECT_ERRORS, connection_failure
@@ -80,6 +81,7 @@ def reflect(left_out: set[str]) -> tuple[list[Table], str]:
             "baseline should create (production, or a copy of it)."
         )
     url = database_url()
+    refuse_a_missing_sqlite_file(url)
     metadata = MetaData()
     event.listen(metadata, "column_reflect", leave_out_serial_default)
     engine = migration_engine(url)
@@ -95,6 +97,17 @@ def reflect(left_out: set[str]) -> tuple[list[Table], str]:
     for table in tables:
         keep_names(table)
     return tables, url.get_dialect().name
+
+
+def refuse_a_missing_sqlite_file(url: URL) -> None:
+    """The database is only read: connecting would create an empty file."""
+    path = url.database or ""
+    in_a_file = url.get_backend_name() == "sqlite" and path not in ("", ":memory:")
+    if in_a_file and not os.path.exists(path):
+        raise CommandError(
+            f"{VARIABLE} {shown(url)} names no existing file: point it at the "
+            "SQLite database whose tables the baseline should create."
+        )
 
 
 def read_tables(engine: Engine, metadata: MetaData, left_out: set[str]) -> None:
