@@ -48,9 +48,9 @@ def test_commands_that_read_only_files_open_no_database(
     assert f"{FIRST} -> {HEAD} (head)" in history
     assert f"<base> -> {FIRST}" in history
     assert "alembic_version" not in history  # no SQL of the listing's run
-    assert f"Revision ID: {HEAD}" in run_ok(project, url, "history", "--verbose")
+    assert f"Rev: {HEAD} (head)" in run_ok(project, url, "history", "--verbose")
     assert f"{HEAD} (head)" in run_ok(project, url, "heads")
-    assert f"Revision ID: {HEAD}" in run_ok(project, url, "show", "head")
+    assert f"Rev: {HEAD} (head)" in run_ok(project, url, "show", "head")
 
     run_ok(project, url, "revision", "-m", "add coach")
     run_ok(project, url, "revision", "-m", "other", "--head", FIRST, "--splice")
