@@ -1,3 +1,4 @@
+import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -6,6 +7,11 @@ import pytest
 
 from .baking import bake, run
 from .production import installed_project
+
+# `make test` runs this suite. The bakes' make commands must run as a user's
+# do, not as sub-makes of it, which print "Entering directory" lines.
+for variable in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS"):
+    os.environ.pop(variable, None)
 
 
 @pytest.fixture(scope="session")
