@@ -51,10 +51,11 @@ def test_readme_is_at_most_200_lines(project: Path) -> None:
     assert lines <= README_MAX_LINES, f"README.md has {lines} lines"
 
 
-def test_docs_name_no_sample_the_bake_lacks(project: Path) -> None:
+@pytest.mark.parametrize("database", ["sqlite", "postgresql", "mysql"])
+def test_docs_name_no_sample_the_bake_lacks(cookies_session, database: str) -> None:
     """Without the samples, "sample" appears nowhere but in the prompt's words."""
-    if list(project.glob("migrations/versions/*_sample_*.py")):
-        pytest.skip("this bake has the samples")
+    project = bake(cookies_session, include_sample_revisions=False, database=database)
+    assert not list(project.glob("migrations/versions/*_sample_*.py"))
     for document in documents(project):
         text = document.read_text().replace(SAMPLE_PROMPT, "")
         for number, line in enumerate(text.splitlines(), start=1):
