@@ -52,8 +52,9 @@ def upgrade() -> None:
     squawk_ignore("constraint-missing-not-valid", "adding-foreign-key-constraint")
     with ordered_batch(Player.__table__) as players, migration_session() as session:
         if not done("players", dropped_column="team"):
-            new = sa.select(Player.team).distinct().where(Player.team.is_not(None))
-            new = new.where(~sa.exists().where(Team.name == Player.team))  # rerun-safe
+            names = sa.select(Player.team).where(Player.team.is_not(None)).distinct()
+            name = names.subquery().c.team  # then only those no killed run inserted
+            new = sa.select(name).where(~sa.exists().where(Team.name == name))
             session.execute(sa.insert(Team).from_select(["name"], new))
             session.execute(set_from(Player.team_id, Team.id, Team.name == Player.team))
             players.drop_column("team")
@@ -66,11 +67,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     if not done("players", column="team"):
         op.add_column("players", sa.Column("team", exact_unicode(100)))
-    # The key and the index go before the UPDATE, which would index every row.
     with ordered_batch(Player.__table__) as players, migration_session() as session:
         if not done("players", dropped_foreign_key=FK):  # first: MySQL's order
             players.drop_constraint(FK, type_="foreignkey")
-        if not done("players", dropped_index=IX):
+        if not done("players", dropped_index=IX):  # or the UPDATE indexes each row
             op.drop_index(IX, table_name="players")  # in place, SQLite too
         if not done("players", dropped_column="team_id"):
             session.execute(set_from(Player.team, Team.name, Team.id == Player.team_id))

@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -18,6 +19,7 @@ from sqlalchemy import Unicode
 from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql import Executable
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from .offline import OnlineOnly, online_only_step
 
@@ -130,12 +132,18 @@ def set_from(
     matches with none stays NULL. PostgreSQL and MySQL join the other table
     into the UPDATE (``UPDATE ... FROM``, a multi-table UPDATE), where a
     correlated subquery per row is up to 1.7 times slower. SQLite gets that
-    subquery: its own ``UPDATE ... FROM`` is up to 4 times slower.
+    subquery: its own ``UPDATE ... FROM`` is up to 4 times slower. Inside an
+    ``ordered_batch()`` of the same table, SQLite's table copy computes the
+    values instead (see there), and the UPDATE returned changes no row.
     """
     update = sa.update(column.class_)
-    if op.get_context().dialect.name == "sqlite":
-        return update.values({column: sa.select(value).where(on).scalar_subquery()})
-    return update.values({column: value}).where(on)
+    if op.get_context().dialect.name != "sqlite":
+        return update.values({column: value}).where(on)
+    lookup = sa.select(value).where(on).scalar_subquery()
+    copy = TABLE_COPY.get()
+    if copy is not None and copy.computes(column, lookup):
+        return update.values({column: lookup}).where(sa.false())
+    return update.values({column: lookup})
 
 
 @contextmanager
@@ -147,18 +155,71 @@ def ordered_batch(table: sa.Table) -> Iterator[BatchOperations]:
     ``table``, a frozen model's ``__table__`` (``copy_from=``), not from the
     database, so ``--sql`` works too. It holds every column, key and index
     the table has when the block ends (a key the steps add may be there
-    already; an index may not).
+    already; an index may not). A ``set_from()`` of this table in the block
+    waits for the copy too, which computes its values as it copies each row:
+    SQLite writes the table once, not twice (under ``--sql`` it renders the
+    UPDATE, then the copy).
 
     PostgreSQL and MySQL alter in place, and Alembic would still hold each
     step until the block ends; here each runs at once. So a data step inside
-    the block comes after the steps above it on every database, and SQLite
-    copies the table once, after it.
+    the block comes after the steps above it on every database.
     """
-    if op.get_context().dialect.name == "sqlite":
+    if op.get_context().dialect.name != "sqlite":
+        yield cast(BatchOperations, StepsAtOnce(table.name))
+        return
+    copy = TableCopy(table)
+    token = TABLE_COPY.set(copy)
+    online = not offline()
+    if online:
+        sa.event.listen(op.get_bind(), "before_execute", copy.fill, retval=True)
+    try:
         with op.batch_alter_table(table.name, copy_from=table) as batch_op:
             yield batch_op
-    else:
-        yield cast(BatchOperations, StepsAtOnce(table.name))
+    finally:
+        TABLE_COPY.reset(token)
+        if online:
+            sa.event.remove(op.get_bind(), "before_execute", copy.fill)
+    if copy.values and not copy.copied:
+        # Steps that SQLite ran in place (indexes, a new column): no copy.
+        op.execute(sa.update(table).values(copy.values))
+
+
+class TableCopy:
+    """SQLite's copy of a table at the end of an ``ordered_batch()`` block."""
+
+    def __init__(self, table: sa.Table) -> None:
+        self.table = table
+        # Column name -> the value set_from() gave it, computed by the copy.
+        self.values: dict[str, sa.ColumnElement[Any]] = {}
+        self.copied = False
+
+    def computes(
+        self, column: InstrumentedAttribute[Any], value: sa.ColumnElement[Any]
+    ) -> bool:
+        """Take ``value`` for ``column``, if the copy can compute it."""
+        if offline() or column.expression.table is not self.table:
+            return False
+        self.values[column.expression.name] = value
+        return True
+
+    def fill(
+        self, _connection: sa.Connection, statement: Any, *parameters: Any
+    ) -> tuple[Any, ...]:
+        """Before Alembic's ``INSERT ... SELECT`` copy: select the values in."""
+        copy = f"_alembic_tmp_{self.table.name}"
+        if isinstance(statement, sa.Insert) and statement.table.name == copy:
+            self.copied = True
+            statement = replacement_traverse(statement, {}, self.value_of)
+        return statement, *parameters[:2]
+
+    def value_of(self, element: Any) -> sa.ColumnElement[Any] | None:
+        if isinstance(element, sa.Column) and element.table is self.table:
+            return self.values.get(element.name)
+        return None
+
+
+# The ordered_batch() whose table SQLite copies, while its block runs.
+TABLE_COPY: ContextVar[TableCopy | None] = ContextVar("table_copy", default=None)
 
 
 class StepsAtOnce:
