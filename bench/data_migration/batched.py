@@ -9,7 +9,7 @@ revision 1.
 from types import ModuleType
 
 import sqlalchemy as sa
-from data_migration_bench.data_migrations import migration_session, update_in_batches
+from migration_kit import migration_session, update_in_batches
 
 from sample import upgrade_with
 
