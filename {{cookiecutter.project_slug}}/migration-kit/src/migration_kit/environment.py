@@ -107,7 +107,8 @@ def run_online(config: Config, run: Callable[[Connection], None]) -> None:
 
 def _locked(engine: Engine, run: Callable[[Connection], None]) -> None:
     if engine.dialect.name == "sqlite":
-        make_transactional(engine)
+        # No lock table here: SQLite's own write lock, as long as a lock wait.
+        make_transactional(engine, wait_seconds())
     with connect(engine) as connection, migration_lock(connection):
         _set_timeouts(connection)
         run(connection)

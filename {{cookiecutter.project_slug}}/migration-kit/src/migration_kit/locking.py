@@ -10,8 +10,8 @@ nothing. Without it the second run applies the same revisions again and fails.
   Advisory locks belong to one database, so the key only names the project.
 - MySQL/MariaDB: ``GET_LOCK``, held by the session. Its names are server-wide,
   so the name holds the database's name too.
-- SQLite: no lock here. It is a local file that one process migrates; SQLite's
-  own file lock makes a second writer wait, then fail with "database is locked".
+- SQLite: no lock here. Each revision takes SQLite's own write lock as it
+  begins (sqlite.py), so a second run waits for it as long as for this lock.
 
 MIGRATION_LOCK_WAIT (seconds, default 300) is how long a run waits for another.
 Whatever ends the wait early (the server cancels or kills it, the connection

@@ -18,12 +18,19 @@ from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, event
 
 
-def make_transactional(engine: Engine) -> None:
+def make_transactional(engine: Engine, wait_seconds: int | None = None) -> None:
     """Apply the recipe to a SQLite engine: real transactions, foreign keys off.
 
     For aiosqlite, pass the AsyncEngine's ``sync_engine``: SQLAlchemy's
     aiosqlite documentation gives the same recipe on it.
+
+    ``wait_seconds``, for a migration run: each transaction takes the write
+    lock as it begins (BEGIN IMMEDIATE) and waits up to that long for another
+    run's. Begun as a reader, a revision that then writes could find another
+    run's write pending, and SQLite fails one of them at once rather than let
+    both wait: "database is locked".
     """
+    begin = "BEGIN" if wait_seconds is None else "BEGIN IMMEDIATE"
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -33,6 +40,8 @@ def make_transactional(engine: Engine) -> None:
         # Through a cursor: aiosqlite's adapted connection has no execute().
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = OFF")
+        if wait_seconds is not None:
+            cursor.execute(f"PRAGMA busy_timeout = {int(wait_seconds) * 1000}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -40,7 +49,7 @@ def make_transactional(engine: Engine) -> None:
         # Alembic's autocommit_block() (backfill.py) asks for every statement
         # to commit on its own: no BEGIN then.
         if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-            connection.exec_driver_sql("BEGIN")
+            connection.exec_driver_sql(begin)
 
 
 def check_foreign_keys(ctx: Any, step: Any, **_: Any) -> None:
