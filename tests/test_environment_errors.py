@@ -328,7 +328,8 @@ def test_leftovers_of_a_killed_run_are_listed_then_dropped(
                 drop = f"DROP DATABASE IF EXISTS {quoted(backend, name)}"
                 alive.execute(sa.text(drop))
 
-    assert listed.returncode == 0 and dropped.returncode == 0, listed.stdout
+    assert listed.returncode == 0, listed.stdout
+    assert dropped.returncode == 0, dropped.stdout
     notes = [line for line in listed.stdout.splitlines() if "killed run" in line]
     assert notes == [
         f"{variable}: 1 database(s) left by a killed run ({left}): "
