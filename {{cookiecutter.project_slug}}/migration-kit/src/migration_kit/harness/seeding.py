@@ -631,7 +631,9 @@ def _integer_maker(
     kind: sa.types.TypeEngine, rng: random.Random, column: sa.Column
 ) -> Callable[[int], int]:
     if type(kind).__name__ == "TINYINT" and getattr(kind, "display_width", 0) == 1:
-        return lambda i: i % 2  # MySQL's BOOLEAN: what sa.Boolean writes there
+        # MySQL's BOOLEAN: what sa.Boolean writes there, the same truth values
+        # as a boolean column gets elsewhere (same_answer.py compares them).
+        return lambda i: int(i % 2 == 0)
     bits = INTEGER_BITS.get(type(kind).__name__, 32)
     if getattr(kind, "unsigned", False):
         low, high = 0, 2**bits - 1
