@@ -160,7 +160,7 @@ def normal(value: Any) -> Any:
     if value is None or isinstance(value, str) and not value.startswith(("{", "[")):
         return value
     if isinstance(value, bool):
-        return int(value)
+        return Decimal(int(value))
     if isinstance(value, int | Decimal):
         return Decimal(value).normalize()
     if isinstance(value, float):
