@@ -26,6 +26,7 @@ from typing import Any
 from .. import backfills
 from . import same_answer
 from .schema_snapshot import differences
+from .stairway import cause
 from .statements import Stopped, Watcher, described, watching
 
 # Rows per batch while a backfill is stopped and resumed: seeded tables hold
@@ -41,6 +42,7 @@ class Tally:
     revisions: int = 0
     stops: int = 0
     left_out: dict[str, int] = field(default_factory=dict)  # revision -> stops
+    irreversible: int = 0  # revisions not stopped: no downgrade to go back
 
 
 TALLY: dict[str, Tally] = {}
@@ -93,6 +95,9 @@ class StopAfterBatch:
 
 def check(climber: Any, stair: Any, reference: Reference, limit: int | None) -> str:
     """Stop and rerun the stair's upgrade; the first failure as one line, or ''."""
+    if not stair.downgraded:  # irreversible: no way back to stop it again
+        TALLY.setdefault(stair.backend, Tally()).irreversible += 1
+        return ""
     mysql = climber.steps.engine.dialect.name == "mysql"
     stops: list[tuple[str, Callable[[], Any]]] = []
     if mysql:
@@ -137,7 +142,7 @@ def _stop_and_rerun(
             steps.step(script, upgrading=True)
     except Exception as error:
         if not stopper.stopped:
-            return f"the stopped run failed before the stop: {_cause(error)}"
+            return f"the stopped run failed before the stop: {cause(error)}"
     if not stopper.stopped:
         return ""  # fewer statements or batches this time: it finished
     rerun = Watcher()
@@ -145,7 +150,7 @@ def _stop_and_rerun(
         with watching(engine, rerun), counting_backfills() as written:
             steps.step(script, upgrading=True)
     except Exception as error:
-        return f"running it again failed: {_cause(error)}"
+        return f"running it again failed: {cause(error)}"
     return _compare(climber, reference, stopper, written, rerun)
 
 
@@ -181,7 +186,7 @@ def _compare(
     there = {"uninterrupted": reference.answer, "after the crash": answer}
     for table in sorted(reference.answer):
         tables = {name: found[table] for name, found in there.items()}
-        lines = same_answer._table_lines("", table, tables, {})
+        lines = same_answer.table_lines("", table, tables, {})
         if lines:
             return (
                 "running it again gives other rows: " + lines[0].split(" writes ", 1)[1]
@@ -191,12 +196,6 @@ def _compare(
 
 def uses_backfill(module: Any) -> bool:
     return getattr(module, "backfill", None) is backfills.backfill
-
-
-def _cause(error: Exception) -> str:
-    from .stairway import cause
-
-    return cause(error)
 
 
 def summary(limit: int | None) -> list[str]:
@@ -212,5 +211,7 @@ def summary(limit: int | None) -> list[str]:
                 f"; left out {sum(left.values())} stops of {len(left)} revisions "
                 f"with more than {limit} (MIGRATION_CRASH_STOPS=all to take every one)"
             )
+        if tally.irreversible:
+            line += f"; {tally.irreversible} irreversible revisions not stopped"
         lines.append(line)
     return lines

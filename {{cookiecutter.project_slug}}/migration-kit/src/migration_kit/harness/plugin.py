@@ -104,7 +104,8 @@ def pytest_collection_modifyitems(
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept
     try:
-        unchecked = data_checks.not_collected(items)
+        tested = {backend_of(item) for item in items} - {None}
+        unchecked = data_checks.not_collected(items, tested)
     except data_checks.BadSetting as error:
         raise pytest.UsageError(str(error)) from None
     if unchecked:

@@ -201,11 +201,11 @@ def differences(revision: str, module: ModuleType) -> list[str]:
                 f"only: its rows did not change on {', '.join(missing)}"
             )
             continue
-        lines += _table_lines(revision, table, there, declared)
+        lines += table_lines(revision, table, there, declared)
     return lines
 
 
-def _table_lines(
+def table_lines(
     revision: str, table: str, there: dict[str, TableAnswer], declared: dict
 ) -> list[str]:
     first = next(iter(there.values()))
