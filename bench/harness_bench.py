@@ -132,7 +132,9 @@ def data_checks_ratio(project: Path, backends: list[str]) -> None:
     ):
         started = time.perf_counter()
         result = subprocess.run(
-            [".venv/bin/pytest", "-q", "-p", "no:cacheprovider", GENERIC],
+            # The synthetic tables are not in models.py: no models test.
+            [".venv/bin/pytest", "-q", "-p", "no:cacheprovider", GENERIC]
+            + ["--deselect", f"{GENERIC}::test_models_match_migrations_at_head"],
             cwd=project,
             env={**os.environ, **settings, "MIGRATION_SKIP_CHECKS": skip},
             capture_output=True,

@@ -77,12 +77,13 @@ def stop_limit() -> int | None:
 class DataChecks:
     """The checks turned on for one stairway."""
 
-    def __init__(self, backend: str, seeded: bool) -> None:
-        off = skipped()
+    def __init__(self, backend: str, seeded: bool, selected: set[str]) -> None:
+        """``selected``: the checks whose tests the run selected (``wanted``)."""
+        on = selected - skipped()
         # Without rows there is nothing to compare or verify.
-        self.same_answer = seeded and "same-answer" not in off
-        self.verify = seeded and "verify" not in off
-        self.crash = "crash-rerun" not in off
+        self.same_answer = seeded and "same-answer" in on
+        self.verify = seeded and "verify" in on
+        self.crash = "crash-rerun" in on
         self.limit = stop_limit()
         self.backend = backend
         self.reference: crash_rerun.Reference | None = None
@@ -214,6 +215,16 @@ TESTS = {
     "verify": "test_upgrade_keeps_its_promise",
 }
 LAST = TESTS["same-answer"]
+
+
+def wanted(items: list[Any], backend: str) -> set[str]:
+    """The checks with a test selected for ``backend`` (-k narrows the work)."""
+    found = set()
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if params.get("backend", backend) == backend:
+            found.add(getattr(item, "originalname", ""))
+    return {name for name, test in TESTS.items() if test in found}
 
 
 def not_collected(items: list[Any], backends: set[str]) -> list[Any]:

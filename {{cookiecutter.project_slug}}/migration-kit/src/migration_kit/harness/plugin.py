@@ -59,7 +59,9 @@ def climber(
         lambda: disposable_database(backend, directory),
         seeded,
         only=needed(request.session.items, backend),
-        checks=data_checks.DataChecks(backend, seeded.rows > 0),
+        checks=data_checks.DataChecks(
+            backend, seeded.rows > 0, data_checks.wanted(request.session.items, backend)
+        ),
     ) as climber:
         CLIMBED[backend] = climber.stairs
         yield climber
