@@ -23,7 +23,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .baking import unchecked
-from .production import server_url
+from .production import (
+    HEAD,
+    alembic,
+    execute,
+    failure_line,
+    server_url,
+    succeeded,
+    version,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "data_checks"
 ADDED = "c0ffee00000"  # the added revisions' ids start so
@@ -136,4 +144,27 @@ def test_sample_passes_every_data_check_on_three_backends(project: Path) -> None
     assert "CRASH AND RERUN on mariadb: " in result.stdout
     assert "VERIFIED 1 revisions' verify() on mariadb, postgresql, sqlite" in (
         result.stdout
+    )
+
+
+def test_production_verifies_on_request_and_rolls_the_revision_back(
+    project: Path, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'production.sqlite3'}"
+    with revisions_added(project, "broken_verify"):
+        succeeded(alembic(project, url, "upgrade", HEAD, MIGRATION_VERIFY="on"))
+        execute(
+            url,
+            "INSERT INTO players (id, name) VALUES (1, 'Ann'), (2, '" + "B" * 30 + "')",
+        )
+        line = failure_line(
+            alembic(project, url, "upgrade", "head", MIGRATION_VERIFY="on")
+        )
+        assert version(url) == [HEAD]
+        succeeded(alembic(project, url, "upgrade", "head"))  # only on request
+
+    assert line == (
+        "FAILED: revision c0ffee000003 broke what its verify() promises (it was "
+        "rolled back; MIGRATION_VERIFY=off skips the check): "
+        '{"id": 2, "name": "' + "B" * 30 + '", "short_name": "' + "B" * 20 + '"}'
     )
