@@ -47,6 +47,10 @@ class TableAnswer:
     rows: dict[tuple, dict[str, Cell]] = field(default_factory=dict)
     by_content: Counter = field(default_factory=Counter)
 
+    @property
+    def count(self) -> int:
+        return len(self.rows) + sum(self.by_content.values())
+
 
 Answer = dict[str, TableAnswer]
 # revision -> backend -> the tables its upgrade wrote there.
@@ -58,8 +62,11 @@ def read_answer(
 ) -> Answer:
     """The rows of ``written`` tables, normalised; those of ``generated`` ones
     (filled by a revision, their keys in each database's order) by content."""
+    holding = holding_rows(connection, written)
+    empty = {table: TableAnswer([]) for table in written if table not in holding}
+    written = [table for table in written if table in holding]
     if not written:
-        return {}
+        return empty
     metadata = reflected(connection, written)
     targets = {
         _target(key)
@@ -105,7 +112,18 @@ def read_answer(
             for row in rows[name]:
                 found.rows[_key(row, pk)] = _cells(row, resolve, pk)
         answer[name] = found
-    return answer
+    return {**answer, **empty}
+
+
+def holding_rows(connection: sa.Connection, tables: list[str]) -> set[str]:
+    """Those of ``tables`` that hold a row, in one statement: an empty table
+    needs no reflecting (a new one, most of the time)."""
+    if not tables:
+        return set()
+    found = connection.execute(
+        sa.select(*(sa.exists().select_from(sa.table(t)) for t in tables))
+    ).one()
+    return {table for table, there in zip(tables, found, strict=True) if there}
 
 
 def _target(key: sa.ForeignKey) -> str:
@@ -204,6 +222,12 @@ def differences(revision: str, module: ModuleType) -> list[str]:
 def table_lines(
     revision: str, table: str, there: dict[str, TableAnswer], declared: dict
 ) -> list[str]:
+    counts = {backend: answer.count for backend, answer in there.items()}
+    if 0 in counts.values():  # no rows to match: how many, then
+        if len(set(counts.values())) == 1:
+            return []
+        shown = ", ".join(f"{b} {n} rows" for b, n in counts.items())
+        return [f"revision {revision} writes {table} differently: {shown}"]
     first = next(iter(there.values()))
     if len({bool(answer.key) for answer in there.values()}) > 1:
         return []  # a revision filled it on some backends only: no common key
