@@ -20,7 +20,8 @@ READS = (
 )  # fmt: skip
 TABLE_NAMED = re.compile(
     r"\b(?:INSERT\s+(?:IGNORE\s+)?INTO|UPDATE|DELETE\s+FROM|ALTER\s+TABLE|"
-    r"CREATE\s+TABLE|TRUNCATE(?:\s+TABLE)?|RENAME\s+TABLE|RENAME\s+TO)\s+"
+    r"CREATE\s+TABLE|TRUNCATE(?:\s+TABLE)?|RENAME\s+TABLE|RENAME\s+TO|"
+    r"(?:CREATE\s+(?:UNIQUE\s+)?|DROP\s+)INDEX\s+\S+\s+ON)\s+"
     r"(?:IF\s+(?:NOT\s+)?EXISTS\s+)?[`\"\[]?([\w$]+)",
     re.IGNORECASE,
 )
