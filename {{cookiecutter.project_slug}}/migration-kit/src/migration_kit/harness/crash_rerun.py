@@ -14,8 +14,9 @@ finished (its ``pending`` condition must turn false once a row is done).
 
 Each stop costs an upgrade, a rerun and a downgrade: at most
 MIGRATION_CRASH_STOPS of them per revision (alembic.ini ``crash_stops``,
-default 8, ``all`` for no limit), spread over the revision; the run's closing
-lines say how many were left out.
+default 8, ``all`` for no limit), spread over the revision; after MAX_FAILED
+revisions fail, the rest are not checked. The run's closing lines say what
+was left out.
 """
 
 from collections.abc import Callable, Iterator
@@ -33,6 +34,9 @@ from .statements import Stopped, Watcher, described, watching
 # about 20 rows, and a stop needs batch boundaries.
 SMALL_BATCH = 3
 BATCH_STOPS = 2
+# Each failure leaves the database anywhere, and a new one is upgraded through
+# the history so far: after this many, the run checks no more revisions.
+MAX_FAILED = 5
 
 
 @dataclass
@@ -43,6 +47,8 @@ class Tally:
     stops: int = 0
     left_out: dict[str, int] = field(default_factory=dict)  # revision -> stops
     irreversible: int = 0  # revisions not stopped: no downgrade to go back
+    failed: int = 0  # revisions that failed the check
+    not_checked: int = 0  # revisions after MAX_FAILED failures
 
 
 TALLY: dict[str, Tally] = {}
@@ -226,5 +232,10 @@ def summary(limit: int | None) -> list[str]:
             )
         if tally.irreversible:
             line += f"; {tally.irreversible} irreversible revisions not stopped"
+        if tally.not_checked:
+            line += (
+                f"; {tally.not_checked} revisions not checked after {MAX_FAILED} "
+                "failed: fix those first"
+            )
         lines.append(line)
     return lines

@@ -159,6 +159,10 @@ class DataChecks:
     def after_stair(self, climber: Any, stair: Any) -> None:
         if not self.crash or stair.direction is not None or self.reference is None:
             return
+        tally = crash_rerun.TALLY.setdefault(stair.backend, crash_rerun.Tally())
+        if tally.failed >= crash_rerun.MAX_FAILED:
+            tally.not_checked += 1  # see the summary: fix those first
+            return
         self.reference.schema = climber.before
         try:
             found = crash_rerun.check(climber, stair, self.reference, self.limit)
@@ -169,7 +173,10 @@ class DataChecks:
             )
         if found:
             stair.findings["crash-rerun"] = found
-            climber.fresh_database()  # the stops left it anywhere
+            tally.failed += 1
+            # The stops left it anywhere: a database upgraded anew, which
+            # costs a run of the history so far, hence MAX_FAILED.
+            climber.fresh_database()
 
 
 def summary() -> list[str]:
