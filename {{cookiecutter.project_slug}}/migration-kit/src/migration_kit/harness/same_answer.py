@@ -237,7 +237,9 @@ def table_lines(
     columns = sorted(
         {c for a in there.values() for row in a.rows.values() for c in row}
     )
-    keys = sorted({k for a in there.values() for k in a.rows}, key=repr)
+    # Rows of every backend: seeding keeps only the rows each database
+    # accepts (a case-insensitive unique key refuses 'reds' beside 'Reds').
+    keys = sorted(set.intersection(*(set(a.rows) for a in there.values())), key=repr)
     for column in columns:
         if f"{table}.{column}" in declared:
             continue
