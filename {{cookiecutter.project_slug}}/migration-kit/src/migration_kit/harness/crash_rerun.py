@@ -64,6 +64,7 @@ class Reference:
     answer: same_answer.Answer
     tables: list[str]
     generated: set[str]
+    touched: dict[str, set[str]]  # per table, the words of its statements
 
 
 def spread(count: int, limit: int | None) -> list[int]:
@@ -186,7 +187,7 @@ def _compare(
         if changed:
             return f"running it again gives another schema: {changed}"
         answer = same_answer.read_answer(
-            connection, reference.tables, reference.generated
+            connection, reference.tables, reference.generated, reference.touched
         )
     there = {"uninterrupted": reference.answer, "after the crash": answer}
     for table in sorted(reference.answer):

@@ -130,7 +130,7 @@ class DataChecks:
         with climber.steps.engine.connect() as connection:
             generated = self.generated | new
             answer = same_answer.read_answer(
-                connection, written if wanted else [], generated
+                connection, written if wanted else [], generated, watcher.words()
             )
             self.generated |= {t for t in new if answer.get(t) and answer[t].count}
             if self.verify and verify.hook(module) is not None:
@@ -140,7 +140,7 @@ class DataChecks:
                 answer
             )
         return crash_rerun.Reference(
-            watcher.writes, 0, None, answer, written, generated
+            watcher.writes, 0, None, answer, written, generated, watcher.words()
         )
 
     def _verify(

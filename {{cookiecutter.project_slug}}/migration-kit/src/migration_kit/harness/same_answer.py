@@ -58,10 +58,18 @@ ANSWERS: dict[str, dict[str, Answer]] = {}
 
 
 def read_answer(
-    connection: sa.Connection, written: list[str], generated: set[str]
+    connection: sa.Connection,
+    written: list[str],
+    generated: set[str],
+    touched: dict[str, set[str]] | None = None,
 ) -> Answer:
     """The rows of ``written`` tables, normalised; those of ``generated`` ones
-    (filled by a revision, their keys in each database's order) by content."""
+    (filled by a revision, their keys in each database's order) by content.
+
+    ``touched``: per table the upgrade did not create, the words of its
+    statements; only the columns among them are its answer. The others held
+    what the rows held before, which is not this revision's doing.
+    """
     holding = holding_rows(connection, written)
     empty = {table: TableAnswer([]) for table in written if table not in holding}
     written = [table for table in written if table in holding]
@@ -110,7 +118,11 @@ def read_answer(
             pk = [c.name for c in table.primary_key.columns]
             found = TableAnswer(pk)
             for row in rows[name]:
-                found.rows[_key(row, pk)] = _cells(row, resolve, pk)
+                cells = _cells(row, resolve, pk)
+                if touched is not None and name not in generated:
+                    words = touched.get(name, set())
+                    cells = {c: v for c, v in cells.items() if c in words}
+                found.rows[_key(row, pk)] = cells
         answer[name] = found
     return {**answer, **empty}
 
@@ -234,8 +246,12 @@ def table_lines(
     if not first.key:
         return _content_lines(revision, table, there)
     lines = []
+    # The columns every backend's statements wrote (SQLite's batch copy
+    # names them all; an ALTER elsewhere names one).
     columns = sorted(
-        {c for a in there.values() for row in a.rows.values() for c in row}
+        set.intersection(
+            *({c for row in a.rows.values() for c in row} for a in there.values())
+        )
     )
     # Rows of every backend: seeding keeps only the rows each database
     # accepts (a case-insensitive unique key refuses 'reds' beside 'Reds').

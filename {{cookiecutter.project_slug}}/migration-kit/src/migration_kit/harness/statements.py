@@ -25,7 +25,8 @@ TABLE_NAMED = re.compile(
     r"(?:IF\s+(?:NOT\s+)?EXISTS\s+)?[`\"\[]?([\w$]+)",
     re.IGNORECASE,
 )
-ALEMBIC_COPY = "_alembic_tmp_"  # SQLite batch mode's copy of a table
+ALEMBIC_COPY = "_alembic_tmp_"
+WORD = re.compile(r"[\w$]+")  # SQLite batch mode's copy of a table
 
 
 class Stopped(Exception):
@@ -50,8 +51,18 @@ class Watcher:
 
     def tables(self) -> set[str]:
         """The tables the statements named, SQLite's batch copies as their table."""
-        named = {m.group(1) for s in self.writes for m in TABLE_NAMED.finditer(s)}
-        return {n.removeprefix(ALEMBIC_COPY) for n in named}
+        return set(self.words())
+
+    def words(self) -> dict[str, set[str]]:
+        """Per table named, the words of the statements that name it: the
+        columns they write are among them."""
+        found: dict[str, set[str]] = {}
+        for statement in self.writes:
+            words = set(WORD.findall(statement))
+            for match in TABLE_NAMED.finditer(statement):
+                table = match.group(1).removeprefix(ALEMBIC_COPY)
+                found.setdefault(table, set()).update(words)
+        return found
 
 
 def writes(statement: str) -> bool:
