@@ -112,6 +112,7 @@ def test_statements_are_watched_and_stopped() -> None:
         with pytest.raises(Stopped):
             connection.exec_driver_sql("INSERT INTO players VALUES (1)")
     assert watcher.stopped and watcher.tables() == {"teams", "players"}
+    assert "id" in watcher.words()["players"]  # the columns it wrote are among them
 
 
 def test_stops_are_spread_and_bounded() -> None:
