@@ -119,8 +119,8 @@ def read_answer(
             found = TableAnswer(pk)
             for row in rows[name]:
                 cells = _cells(row, resolve, pk)
-                if touched is not None and name not in generated:
-                    words = touched.get(name, set())
+                words = touched.get(name, set()) if touched is not None else {"*"}
+                if name not in generated and "*" not in words:
                     cells = {c: v for c, v in cells.items() if c in words}
                 found.rows[_key(row, pk)] = cells
         answer[name] = found

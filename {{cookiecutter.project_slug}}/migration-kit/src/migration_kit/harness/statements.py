@@ -26,7 +26,10 @@ TABLE_NAMED = re.compile(
     re.IGNORECASE,
 )
 ALEMBIC_COPY = "_alembic_tmp_"
-WORD = re.compile(r"[\w$]+")  # SQLite batch mode's copy of a table
+WORD = re.compile(r"[\w$]+")
+ALL_COLUMNS = re.compile(
+    r"\bINSERT\s+(?:IGNORE\s+)?INTO\s+\S+\s+(?:VALUES|SELECT)\b", re.IGNORECASE
+)  # SQLite batch mode's copy of a table
 
 
 class Stopped(Exception):
@@ -59,6 +62,8 @@ class Watcher:
         found: dict[str, set[str]] = {}
         for statement in self.writes:
             words = set(WORD.findall(statement))
+            if ALL_COLUMNS.search(statement):
+                words.add("*")  # no column list: every column
             for match in TABLE_NAMED.finditer(statement):
                 table = match.group(1).removeprefix(ALEMBIC_COPY)
                 found.setdefault(table, set()).update(words)
