@@ -100,27 +100,18 @@ class StopAfterBatch:
             raise Stopped(f"stopped after batch {self.batches}")
 
 
+Stop = tuple[str, Callable[[], Any]]  # what it stops after, and the stopper
+
+
 def check(climber: Any, stair: Any, reference: Reference, limit: int | None) -> str:
     """Stop and rerun the stair's upgrade; the first failure as one line, or ''."""
+    tally = TALLY.setdefault(stair.backend, Tally())
     if not stair.downgraded:  # irreversible: no way back to stop it again
-        TALLY.setdefault(stair.backend, Tally()).irreversible += 1
+        tally.irreversible += 1
         return ""
-    mysql = climber.steps.engine.dialect.name == "mysql"
-    stops: list[tuple[str, Callable[[], Any]]] = []
-    if mysql:
-        count = len(reference.writes)
-        for k in spread(count, limit):
-            what = f"statement {k} of {count} ({described(reference.writes[k - 1])})"
-            stops.append((what, lambda k=k: Watcher(stop_after=k)))
-        TALLY.setdefault(stair.backend, Tally()).left_out[stair.name] = count - len(
-            spread(count, limit)
-        )
-    if uses_backfill(stair.script.module):
-        for j in range(1, BATCH_STOPS + 1):
-            stops.append((f"backfill batch {j}", lambda j=j: StopAfterBatch(j)))
+    stops = _stops(climber, stair, reference, limit, tally)
     if not stops:
         return ""
-    tally = TALLY.setdefault(stair.backend, Tally())
     tally.revisions += 1
     steps, script = climber.steps, stair.script
     steps.step(script, upgrading=False)
@@ -133,6 +124,25 @@ def check(climber: Any, stair: Any, reference: Reference, limit: int | None) -> 
         steps.step(script, upgrading=False)
     steps.step(script, upgrading=True)
     return ""
+
+
+def _stops(
+    climber: Any, stair: Any, reference: Reference, limit: int | None, tally: Tally
+) -> list[Stop]:
+    """After each writing statement on MySQL/MariaDB (at most ``limit``), and
+    after the first batches of a backfill() on every backend."""
+    stops: list[Stop] = []
+    if climber.steps.engine.dialect.name == "mysql":
+        count = len(reference.writes)
+        chosen = spread(count, limit)
+        tally.left_out[stair.name] = count - len(chosen)
+        for k in chosen:
+            what = f"statement {k} of {count} ({described(reference.writes[k - 1])})"
+            stops.append((what, lambda k=k: Watcher(stop_after=k)))
+    if uses_backfill(stair.script.module):
+        for j in range(1, BATCH_STOPS + 1):
+            stops.append((f"backfill batch {j}", lambda j=j: StopAfterBatch(j)))
+    return stops
 
 
 def _stop_and_rerun(
