@@ -91,8 +91,16 @@ def shown(row: Any) -> str:
     if isinstance(row, sa.Row):
         row = row._asdict()
     if isinstance(row, Mapping):
-        return json.dumps(dict(row), default=str, ensure_ascii=False)
+        values = {key: _short(value) for key, value in row.items()}
+        return json.dumps(values, default=str, ensure_ascii=False)
     return repr(row)
+
+
+def _short(value: Any, limit: int = 40) -> Any:
+    """A long text cut short: the line names the row, it does not dump it."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[: limit - 1]}…({len(value)} chars)"
+    return value
 
 
 def requested() -> bool:
