@@ -12,6 +12,12 @@ harness creates and drops its own databases.
 Those runs seed rows (the default). The 100-revision chain is then timed again
 with MIGRATION_SEED_ROWS=0: seeded / unseeded is what seeding costs (at most
 1.5 wanted).
+
+Last, the data checks (same answer, crash and rerun, verify): the whole
+tests/test_migrations.py on the 100-revision chain, on SQLite and PostgreSQL
+in one run as `make test-migrations` runs them, with the checks on and with
+MIGRATION_SKIP_CHECKS naming all three (the harness as it was before them);
+the fastest of three interleaved runs each. `--checks` times only that.
 """
 
 import os
@@ -103,9 +109,45 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=folder))
         subprocess.run(["make", "install"], cwd=project, check=True)
-        print(f"{'backend':<12}{'revisions':>10}{'seconds':>10}{'s/revision':>12}")
-        for backend in backends:
-            report(project, backend)
+        if "--checks" not in sys.argv:
+            print(f"{'backend':<12}{'revisions':>10}{'seconds':>10}{'s/revision':>12}")
+            for backend in backends:
+                report(project, backend)
+        data_checks_ratio(project, backends)
+
+
+CHECKS_OFF = "same-answer crash-rerun verify"
+# Interleaved rounds; the fastest run of each counts (the machine is shared).
+ROUNDS = 3
+
+
+def data_checks_ratio(project: Path, backends: list[str]) -> None:
+    """The generated tests with the data checks on / off, on the 100 chain."""
+    write_chain(project / "migrations/versions", SIZES[-1])
+    settings = {"REQUIRE_TEST_BACKENDS": ",".join(backends[1:]), "TEST_MYSQL_URL": ""}
+    timed = {}
+    for label, skip in [("off", CHECKS_OFF), ("on", "")] * ROUNDS:
+        started = time.perf_counter()
+        result = subprocess.run(
+            # The synthetic tables are not in models.py: no models test.
+            [".venv/bin/pytest", "-q", "-p", "no:cacheprovider", GENERIC]
+            + ["--deselect", f"{GENERIC}::test_models_match_migrations_at_head"],
+            cwd=project,
+            env={**os.environ, **settings, "MIGRATION_SKIP_CHECKS": skip},
+            capture_output=True,
+            text=True,
+        )
+        seconds = time.perf_counter() - started
+        if result.returncode != 0:
+            sys.exit(f"ERROR: the harness failed:\n{result.stdout[-3000:]}")
+        timed[label] = min(seconds, timed.get(label, seconds))
+    names = "+".join(backends)
+    for label in ("off", "on"):
+        print(
+            f"{names}: {SIZES[-1]} revisions, data checks {label}: {timed[label]:.2f} s"
+        )
+    ratio = timed["on"] / timed["off"]
+    print(f"{names}: data checks on / off = {ratio:.2f} (at most 1.5 wanted)")
 
 
 def report(project: Path, backend: str) -> None:

@@ -100,7 +100,10 @@ ${frozen_models}
 
 # `make test-migrations` fills every empty table with generated rows before
 # this upgrade; a seed_rows(rows) function here can add or replace them for
-# rules the schema cannot say (docs/changing-data.md, "Seeded rows").
+# rules the schema cannot say (docs/changing-data.md, "Seeded rows"). A
+# verify(session) function here states what the upgrade promises: it returns
+# the rows that break it, and the tests run it after the upgrade on every
+# backend (docs/changing-data.md, "Say what the upgrade promises").
 
 
 def upgrade() -> None:

@@ -1,8 +1,11 @@
 """Move players.team into a teams table.
 
 Data: one team per distinct players.team name, compared exactly; each player
-points at the team of its former name. Downgrade writes the names back.
+points at the team of its former name (verify() checks it). Downgrade writes
+the names back.
 """
+
+from collections.abc import Iterator, Mapping
 
 import sqlalchemy as sa
 from alembic import op
@@ -15,7 +18,7 @@ from migration_kit import (
     set_from,
     squawk_ignore,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 revision = "8f7a6b5c4d02"
 down_revision = "5d3e0a1c2b01"
@@ -62,6 +65,18 @@ def upgrade() -> None:
             players.create_index(IX, ["team_id"])
         if not done("players", foreign_key=FK):
             players.create_foreign_key(FK, "teams", ["team_id"], ["id"])
+
+
+def verify(session: Session, before: Mapping[str, list[dict]]) -> Iterator[dict]:
+    """Each player points at the team of exactly its former name (or none), and
+    teams holds exactly the distinct names: the rows that break it."""
+    names = dict(session.execute(sa.select(Team.id, Team.name)).all())
+    was = {player["id"]: player["team"] for player in before["players"]}
+    for player, team_id in session.execute(sa.select(Player.id, Player.team_id)):
+        if names.get(team_id) != was[player]:
+            yield {"player": player, "team was": was[player], "now": names.get(team_id)}
+    if sorted(names.values()) != sorted(set(was.values()) - {None}):
+        yield {"teams": sorted(names.values())}
 
 
 def downgrade() -> None:

@@ -26,7 +26,7 @@ from alembic.util import CommandError
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
 
-from . import frozen_models, history
+from . import frozen_models, history, verify
 from .comparison import context_options
 from .connection_errors import CONNECT_ERRORS, connection_failure
 from .database import database_url, listing_history, migration_engine, run_with_engine
@@ -78,8 +78,14 @@ def online_options(connection: Connection) -> dict[str, Any]:
 
 
 def running(connection: Connection) -> Any:
-    """Around ``run_migrations()``: a failed revision becomes one line naming it."""
+    """Around ``run_migrations()``: a failed revision becomes one line naming it.
+
+    MIGRATION_VERIFY=on also checks each revision's verify() after its upgrade
+    (verify.py); the harness runs those itself, on its own rows.
+    """
     history.load(context.script)
+    if verify.requested() and "connection" not in context.config.attributes:
+        verify.wrap_upgrades(context.script.walk_revisions())
     return one_line_failures(connection.dialect.name, connection.engine.url.username)
 
 

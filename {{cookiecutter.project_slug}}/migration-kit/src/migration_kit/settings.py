@@ -18,6 +18,10 @@ DEFAULTS = {
     "default_url": "sqlite:///migrations.sqlite3",
     "lock_name": "migrations",
     "not_ours": "",
+    # The harness's data checks to leave out, and crash-rerun's stops per
+    # revision (harness/data_checks.py).
+    "skip_checks": "",
+    "crash_stops": "8",
 }
 
 

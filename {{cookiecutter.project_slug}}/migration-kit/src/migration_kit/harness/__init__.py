@@ -11,7 +11,14 @@ import pytest
 pytest.register_assert_rewrite(
     *(
         f"migration_kit.harness.{name}_tests"
-        for name in ("history", "models", "offline", "stairway", "whole_history")
+        for name in (
+            "data_checks",
+            "history",
+            "models",
+            "offline",
+            "stairway",
+            "whole_history",
+        )
     )
 )
 

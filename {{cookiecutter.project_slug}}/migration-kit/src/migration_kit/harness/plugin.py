@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import Engine
 
 from .. import embedded_server
-from . import docker_servers, irreversible, preflight, seeding
+from . import data_checks, docker_servers, irreversible, preflight, seeding
 from .disposable_database import (
     BACKENDS,
     disposable_database,
@@ -54,10 +54,14 @@ def climber(
 ) -> Iterator[Climber]:
     """Every revision the run tests walked up, down and up once (stairway.py)."""
     directory = tmp_path_factory.mktemp(backend)
+    seeded = seeding.settings()
     with climbed(
         lambda: disposable_database(backend, directory),
-        seeding.settings(),
+        seeded,
         only=needed(request.session.items, backend),
+        checks=data_checks.DataChecks(
+            backend, seeded.rows > 0, data_checks.wanted(request.session.items, backend)
+        ),
     ) as climber:
         CLIMBED[backend] = climber.stairs
         yield climber
@@ -101,6 +105,16 @@ def pytest_collection_modifyitems(
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept
+    try:
+        tested = {backend_of(item) for item in items} - {None}
+        unchecked = data_checks.not_collected(items, tested)
+    except data_checks.BadSetting as error:
+        raise pytest.UsageError(str(error)) from None
+    if unchecked:
+        config.hook.pytest_deselected(items=unchecked)
+        items[:] = [item for item in items if item not in unchecked]
+    # Compared once every backend has climbed: last.
+    items.sort(key=lambda item: item.originalname == data_checks.LAST)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -134,7 +148,7 @@ def pytest_terminal_summary(terminalreporter) -> None:
     for reason, count in NOT_TESTED.items():
         terminalreporter.write_line(f"NOT TESTED {reason} ({count} tests deselected)")
     if CLIMBED:
-        for line in irreversible.summary() + seeding.summary():
+        for line in irreversible.summary() + seeding.summary() + data_checks.summary():
             terminalreporter.write_line(line)
     for stairs in CLIMBED.values():
         for stair in stairs.values():

@@ -26,8 +26,9 @@ is quick.
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from alembic.script import Script
@@ -79,6 +80,8 @@ class Stair:
     trace: list[str] = field(default_factory=list)  # left by the downgrade
     changed_rows: str = ""  # the first row the downgrade did not give back
     seeding: Settings | None = None  # None: the stair ran on empty tables
+    # What the data checks found (data_checks.py), one line per check's name.
+    findings: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -125,13 +128,14 @@ def climbed(
     open_database: OpenDatabase,
     seeding: Settings | None = None,
     only: set[str] | None = None,
+    checks: Any = None,
 ) -> Iterator["Climber"]:
     """Walk every revision (or ``only`` these) up, down and up, past any that fails.
 
     The database the climb ends on stays open until the block ends: at head,
     it is where the models are compared (``Climber.at_head``).
     """
-    climber = Climber(open_database, seeding, only)
+    climber = Climber(open_database, seeding, only, checks)
     try:
         climber.stairs = {stair.script.revision: stair for stair in climber.walk()}
         yield climber
@@ -147,8 +151,10 @@ class Climber:
         open_database: OpenDatabase,
         seeding: Settings | None = None,
         only: set[str] | None = None,
+        checks: Any = None,
     ) -> None:
         self.open_database = open_database
+        self.checks = checks  # data_checks.DataChecks, or None
         self.seeding = seeding if seeding and seeding.rows else None
         self.only = only
         self.rows = TableRows()
@@ -195,6 +201,8 @@ class Climber:
             self.before = self.snapshot(self.before)
         elif stair.direction is not None:
             self.fresh_database()
+        elif self.checks is not None:
+            self.checks.after_stair(self, stair)
         self.schemas[frozenset(s.revision for s in self.upgraded)] = self.before
 
     def rolled_back_to_upgraded(self, stair: Stair) -> bool:
@@ -215,7 +223,9 @@ class Climber:
         script = stair.script
         rows_before = self.seed(stair)
         stair.direction = "upgrade"
-        self.steps.step(script, upgrading=True)
+        checking = self.checks.upgrade(self, stair) if self.checks else nullcontext()
+        with checking:
+            self.steps.step(script, upgrading=True)
         if stair.downgraded:
             stair.direction = "downgrade"
             self.steps.step(script, upgrading=False)

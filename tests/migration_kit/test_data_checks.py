@@ -1,0 +1,125 @@
+"""The data checks' parts: values compared by type, the same seeded rows on
+every backend, statements watched and stopped, stops spread over a revision."""
+
+import types
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from migration_kit.harness import same_answer
+from migration_kit.harness.crash_rerun import spread
+from migration_kit.harness.disposable_database import (
+    BACKENDS,
+    disposable_database,
+    untested_backends,
+)
+from migration_kit.harness.seeding import Settings, seed_empty_tables
+from migration_kit.harness.statements import Stopped, Watcher, watching
+
+# Kinds every backend stores alike, so the seeded values must match exactly.
+PORTABLE = [
+    sa.Integer(),
+    sa.BigInteger(),
+    sa.Numeric(7, 3),
+    sa.Unicode(12),
+    sa.UnicodeText(),
+    sa.Date(),
+    sa.DateTime(),
+    sa.Boolean(),
+]
+
+
+def test_values_compare_by_type() -> None:
+    normal = same_answer.normal
+    assert normal(1) == normal(1.0) == normal(Decimal("1.000"))
+    assert normal("Reds") != normal("reds") != normal("reds ")
+    moment = datetime(
+        2026, 1, 1, 12, 0, tzinfo=timezone(timedelta(hours=5, minutes=30))
+    )
+    assert normal(moment) == normal(datetime(2026, 1, 1, 6, 30))
+    assert normal(moment) == normal(moment.astimezone(UTC))
+    assert normal('{"b": 1, "a": [2]}') == normal({"a": [2], "b": 1})
+    assert normal(True) == normal(1)
+
+
+def seeded_answer(backend: str, directory: Path) -> same_answer.Answer:
+    directory.mkdir()
+    columns = [sa.Column(f"c{n}", kind) for n, kind in enumerate(PORTABLE)]
+    table = sa.Table(
+        "kinds", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True), *columns
+    )
+    with (
+        disposable_database(backend, directory) as engine,
+        engine.begin() as connection,
+    ):
+        table.create(connection)
+        assert seed_empty_tables(connection, ["kinds"], Settings(seed=7, rows=20))
+        return same_answer.read_answer(connection, ["kinds"], set())
+
+
+def test_seeded_rows_are_the_same_on_every_backend(tmp_path: Path) -> None:
+    here = [b for b in BACKENDS if b not in untested_backends()]
+    if len(here) < 2:
+        pytest.skip("one backend here: nothing to compare")
+    answers = {b: seeded_answer(b, tmp_path / b) for b in here}
+    same_answer.ANSWERS["seeded"] = answers
+    try:
+        assert same_answer.differences("seeded", types.ModuleType("seeded")) == []
+    finally:
+        del same_answer.ANSWERS["seeded"]
+
+
+def answer(rows: dict[int, str]) -> same_answer.TableAnswer:
+    found = same_answer.TableAnswer(["id"])
+    for key, team in rows.items():
+        found.rows[(same_answer.normal(key),)] = {"team": (team, repr(team))}
+    return found
+
+
+def test_a_difference_is_one_line_unless_the_revision_declares_it() -> None:
+    same_answer.ANSWERS["r1"] = {
+        "sqlite": {"players": answer({1: "Reds", 2: "reds"})},
+        "mariadb": {"players": answer({1: "Reds", 2: "Reds"})},
+    }
+    try:
+        module = types.ModuleType("r1")
+        [line] = same_answer.differences("r1", module)
+        assert line.startswith(
+            "revision r1 writes players.team differently: id 2 -> sqlite 'reds', "
+            "mariadb 'Reds' ("
+        ), line
+        assert "MySQL/MariaDB's default collation compares as equal" in line
+        module.differs_by_backend = {"players.team": "wanted: folded on MySQL"}
+        assert same_answer.differences("r1", module) == []
+        module.differs_by_backend = {"players.team": ""}
+        assert same_answer.undeclared_reasons(module)
+    finally:
+        del same_answer.ANSWERS["r1"]
+
+
+def test_statements_are_watched_and_stopped() -> None:
+    engine = sa.create_engine("sqlite://")
+    watcher = Watcher(stop_after=2)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE players (id INTEGER)")
+        connection.exec_driver_sql("CREATE TABLE alembic_version (v TEXT)")
+    with watching(engine, watcher), engine.begin() as connection:
+        connection.exec_driver_sql("SELECT 1")
+        connection.exec_driver_sql("INSERT INTO alembic_version VALUES ('x')")
+        connection.exec_driver_sql("CREATE TABLE _alembic_tmp_teams (name TEXT)")
+        with pytest.raises(Stopped):
+            connection.exec_driver_sql("INSERT INTO players VALUES (1)")
+    assert watcher.stopped and watcher.tables() == {"teams", "players"}
+    # The columns a statement writes are among its words; all, without a list.
+    assert watcher.words()["players"] >= {"*"}
+    assert "name" in watcher.words()["teams"]
+
+
+def test_stops_are_spread_and_bounded() -> None:
+    assert spread(3, 8) == [1, 2, 3]
+    assert spread(3, None) == [1, 2, 3]
+    chosen = spread(20, 8)
+    assert len(chosen) == 8 and chosen[-1] == 20 and chosen == sorted(set(chosen))
+    assert spread(5, 0) == []

@@ -1,0 +1,367 @@
+"""One answer on every backend: the rows each upgrade writes, compared across them.
+
+Every backend starts from the same logical rows (seeding.py), so a revision
+whose upgrade writes different rows on two of them depends on the database:
+a collation that merges 'Reds' and 'reds', trailing spaces, NULL ordering,
+time zones. After each upgrade the stairway reads the tables it wrote (new,
+or whose rows changed) and keeps them with values normalised by type: text
+exact, numbers by value, times in UTC. Once every backend has climbed, the
+answers are compared, one line per column that differs.
+
+Rows of tables that existed before are matched by primary key, which the
+seeded rows share. A table the revision created numbers its rows in whatever
+order each database produced them, so its rows are matched by content, and a
+key pointing at one of them compares that row's content, not its number.
+
+A revision declares a difference it intends in its own file, with a reason::
+
+    differs_by_backend = {"players.nickname": "MySQL folds case: wanted here"}
+
+(a table name covers all its columns).
+"""
+
+import json
+import math
+import unicodedata
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from types import ModuleType
+from typing import Any
+
+import sqlalchemy as sa
+
+from .seeding import reflected
+
+DECLARED = "differs_by_backend"
+Cell = tuple[Any, str]  # (normalised value, as shown in a message)
+
+
+@dataclass
+class TableAnswer:
+    """A table's rows after an upgrade, normalised, on one backend."""
+
+    key: list[str]  # matched by these columns; [] when matched by content
+    rows: dict[tuple, dict[str, Cell]] = field(default_factory=dict)
+    by_content: Counter = field(default_factory=Counter)
+
+    @property
+    def count(self) -> int:
+        return len(self.rows) + sum(self.by_content.values())
+
+
+Answer = dict[str, TableAnswer]
+# revision -> backend -> the tables its upgrade wrote there.
+ANSWERS: dict[str, dict[str, Answer]] = {}
+
+
+def read_answer(
+    connection: sa.Connection,
+    written: list[str],
+    generated: set[str],
+    touched: dict[str, set[str]] | None = None,
+) -> Answer:
+    """The rows of ``written`` tables, normalised; those of ``generated`` ones
+    (filled by a revision, their keys in each database's order) by content.
+
+    ``touched``: per table the upgrade did not create, the words of its
+    statements; only the columns among them are its answer. The others held
+    what the rows held before, which is not this revision's doing.
+    """
+    holding = holding_rows(connection, written)
+    empty = {table: TableAnswer([]) for table in written if table not in holding}
+    written = [table for table in written if table in holding]
+    if not written:
+        return empty
+    metadata = reflected(connection, written)
+    targets = {
+        _target(key)
+        for table in metadata.tables.values()
+        for key in table.foreign_keys
+        if _target(key) in generated
+    } | (set(written) & generated)
+    if targets - set(written):
+        reflected_too = reflected(connection, sorted(targets - set(written)))
+        for table in reflected_too.tables.values():
+            table.to_metadata(metadata)
+    rows = {
+        name: [dict(row) for row in connection.execute(sa.select(table)).mappings()]
+        for name, table in metadata.tables.items()
+    }
+    # A key into a table of generated keys names that row by its content.
+    by_content = {
+        name: _content_key(metadata.tables[name])
+        for name in targets
+        if _content_key(metadata.tables[name])
+    }
+    contents = {
+        name: {
+            _key(row, pk): _content(row, metadata.tables[name]) for row in rows[name]
+        }
+        for name, pk in by_content.items()
+    }
+    answer = {}
+    for name in written:
+        table = metadata.tables[name]
+        resolve = _resolvers(table, contents)
+        if name in by_content:
+            pk = by_content[name]
+            found = TableAnswer([])
+            for row in rows[name]:
+                cells = _cells(row, resolve, skip=pk)
+                found.by_content[
+                    tuple(sorted((c, v[0]) for c, v in cells.items()))
+                ] += 1
+        else:
+            pk = [c.name for c in table.primary_key.columns]
+            found = TableAnswer(pk)
+            for row in rows[name]:
+                cells = _cells(row, resolve, pk)
+                words = touched.get(name, set()) if touched is not None else {"*"}
+                if name not in generated and "*" not in words:
+                    cells = {c: v for c, v in cells.items() if c in words}
+                found.rows[_key(row, pk)] = cells
+        answer[name] = found
+    return {**answer, **empty}
+
+
+def holding_rows(connection: sa.Connection, tables: list[str]) -> set[str]:
+    """Those of ``tables`` that hold a row, in one statement: an empty table
+    needs no reflecting (a new one, most of the time)."""
+    if not tables:
+        return set()
+    found = connection.execute(
+        sa.select(*(sa.exists().select_from(sa.table(t)) for t in tables))
+    ).one()
+    return {table for table, there in zip(tables, found, strict=True) if there}
+
+
+def _target(key: sa.ForeignKey) -> str:
+    return key.target_fullname.rsplit(".", 2)[-2]
+
+
+def _content_key(table: sa.Table) -> list[str]:
+    """The columns left out of a row's content: a generated integer key."""
+    pk = list(table.primary_key.columns)
+    if len(pk) == 1 and isinstance(pk[0].type, sa.Integer):
+        return [pk[0].name]
+    return []
+
+
+def _key(row: dict, pk: list[str]) -> tuple:
+    return tuple(normal(row[c]) for c in pk)
+
+
+def _content(row: dict, table: sa.Table) -> tuple:
+    """A row by its values, without its key and its keys to other rows."""
+    left_out = {c.name for c in table.columns if c.primary_key or c.foreign_keys}
+    return tuple(normal(v) for c, v in sorted(row.items()) if c not in left_out)
+
+
+def _resolvers(table: sa.Table, contents: dict[str, dict]) -> dict[str, dict]:
+    """Per column that is a key into a new table: that table's contents by key."""
+    found = {}
+    for key in table.foreign_keys:
+        target = _target(key)
+        if target in contents and len(key.constraint.columns) == 1:
+            found[key.parent.name] = contents[target]
+    return found
+
+
+def _cells(row: dict, resolve: dict[str, dict], skip: list[str]) -> dict[str, Cell]:
+    cells = {}
+    for column, value in row.items():
+        if column in skip:
+            continue
+        if column in resolve and value is not None:
+            content = resolve[column].get((normal(value),))
+            shown = ", ".join(_short(v) for v in content or ())
+            cells[column] = (content, f"{value!r} ({shown})")
+        else:
+            cells[column] = (normal(value), _short(value))
+    return cells
+
+
+def normal(value: Any) -> Any:
+    """A value as compared across backends: text exact, numbers by value,
+    times in UTC, JSON by content."""
+    if value is None or isinstance(value, str) and not value.startswith(("{", "[")):
+        return value
+    if isinstance(value, bool):
+        return Decimal(int(value))
+    if isinstance(value, int | Decimal):
+        return Decimal(value).normalize()
+    if isinstance(value, float):
+        return Decimal(repr(value)).normalize() if math.isfinite(value) else value
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, set | frozenset):
+        return tuple(sorted(map(str, value)))
+    if isinstance(value, str):  # '{' or '[': JSON kept as text (MariaDB)
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def differences(revision: str, module: ModuleType) -> list[str]:
+    """One line per column whose values differ between the backends."""
+    answers = ANSWERS.get(revision, {})
+    declared = getattr(module, DECLARED, {}) or {}
+    lines = []
+    for table in sorted({t for answer in answers.values() for t in answer}):
+        if table in declared:
+            continue
+        there = {b: a[table] for b, a in answers.items() if table in a}
+        # A revision that writes a table on some backends only branches on the
+        # dialect (a _postgres/_sqlite pair): nothing to compare there.
+        if len(there) == len(answers):
+            lines += table_lines(revision, table, there, declared)
+    return lines
+
+
+def table_lines(
+    revision: str, table: str, there: dict[str, TableAnswer], declared: dict
+) -> list[str]:
+    counts = {backend: answer.count for backend, answer in there.items()}
+    if 0 in counts.values():  # no rows to match: how many, then
+        if len(set(counts.values())) == 1:
+            return []
+        shown = ", ".join(f"{b} {n} rows" for b, n in counts.items())
+        return [f"revision {revision} writes {table} differently: {shown}"]
+    first = next(iter(there.values()))
+    if len({bool(answer.key) for answer in there.values()}) > 1:
+        return []  # a revision filled it on some backends only: no common key
+    if not first.key:
+        return _content_lines(revision, table, there)
+    lines = []
+    # The columns every backend's statements wrote (SQLite's batch copy
+    # names them all; an ALTER elsewhere names one).
+    columns = sorted(
+        set.intersection(
+            *({c for row in a.rows.values() for c in row} for a in there.values())
+        )
+    )
+    # Rows of every backend: seeding keeps only the rows each database
+    # accepts (a case-insensitive unique key refuses 'reds' beside 'Reds').
+    keys = sorted(set.intersection(*(set(a.rows) for a in there.values())), key=repr)
+    for column in columns:
+        if f"{table}.{column}" in declared:
+            continue
+        differing = [k for k in keys if len(_values(there, k, column)) > 1]
+        if not differing:
+            continue
+        key = differing[0]
+        shown = ", ".join(
+            f"{backend} {_shown(answer, key, column)}"
+            for backend, answer in there.items()
+        )
+        more = f" and {len(differing) - 1} more rows" if len(differing) > 1 else ""
+        named = " ".join(f"{c} {v}" for c, v in zip(first.key, key, strict=True))
+        lines.append(
+            f"revision {revision} writes {table}.{column} differently: "
+            f"{named} -> {shown}{more}{_hint(there, key, column)}"
+        )
+    return lines
+
+
+def _values(there: dict[str, TableAnswer], key: tuple, column: str) -> set:
+    return {
+        repr(a.rows.get(key, {}).get(column, ("(no row)",))[0]) for a in there.values()
+    }
+
+
+def _shown(answer: TableAnswer, key: tuple, column: str) -> str:
+    row = answer.rows.get(key)
+    return "(no row)" if row is None else row.get(column, (None, "(no column)"))[1]
+
+
+def _content_lines(
+    revision: str, table: str, there: dict[str, TableAnswer]
+) -> list[str]:
+    rows = sorted({r for a in there.values() for r in a.by_content}, key=repr)
+    for row in rows:
+        counts = {b: a.by_content[row] for b, a in there.items()}
+        if len(set(counts.values())) > 1:
+            shown = ", ".join(f"{b} {n}" for b, n in counts.items())
+            named = ", ".join(f"{c}={_short(v)}" for c, v in row)
+            return [
+                f"revision {revision} writes {table} differently: rows with "
+                f"{named} -> {shown}{_merged_hint(row, rows, there)}"
+            ]
+    return []
+
+
+def _hint(there: dict[str, TableAnswer], key: tuple, column: str) -> str:
+    values = [a.rows.get(key, {}).get(column, (None, ""))[0] for a in there.values()]
+    texts = [_text(v) for v in values]
+    if all(texts) and len({_folded(t) for t in texts}) == 1:
+        return _lookalikes(texts, there)
+    return ""
+
+
+def _merged_hint(row: tuple, rows: list[tuple], there: dict) -> str:
+    mine = [_text(v) for _, v in row]
+    for other in rows:
+        theirs = [_text(v) for _, v in other]
+        if other != row and [_folded(t) for t in theirs] == [_folded(t) for t in mine]:
+            texts = [t for pair in zip(theirs, mine, strict=True) for t in pair if t]
+            return _lookalikes(texts, there)
+    return ""
+
+
+def _lookalikes(texts: list[str | None], there: dict) -> str:
+    """Why two texts may have become one: case, trailing spaces, accents."""
+    shown = " and ".join(_short(t) for t in dict.fromkeys(sorted(filter(None, texts))))
+    collation = (
+        ", which MySQL/MariaDB's default collation compares as equal"
+        if there.keys() & {"mysql", "mariadb"}
+        else ""
+    )
+    return f" ({shown} differ only by case, trailing spaces or accents{collation})"
+
+
+def _short(value: Any, limit: int = 24) -> str:
+    text = repr(value)
+    return (
+        text if len(text) <= limit else f"{text[: limit - 1]}…({len(str(value))} chars)"
+    )
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, tuple) and len(value) == 1:
+        value = value[0]
+    return value if isinstance(value, str) else None
+
+
+def _folded(text: str | None) -> str | None:
+    if text is None:
+        return None
+    plain = unicodedata.normalize("NFKD", text.rstrip().casefold())
+    return "".join(c for c in plain if not unicodedata.combining(c))
+
+
+def undeclared_reasons(module: ModuleType) -> str | None:
+    """A declaration without a reason, as the line that refuses it."""
+    declared = getattr(module, DECLARED, None)
+    if declared is None:
+        return None
+    if not isinstance(declared, dict) or not all(
+        isinstance(why, str) and why.strip() for why in declared.values()
+    ):
+        return (
+            f"{DECLARED} must map 'table' or 'table.column' to the reason the "
+            'difference is wanted, e.g. {"players.nickname": "MySQL folds case"}'
+        )
+    return None
