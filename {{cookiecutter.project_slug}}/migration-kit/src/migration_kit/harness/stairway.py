@@ -77,7 +77,8 @@ class Stair:
     state: str = ""  # where the failure left the database, when it matters
     blocked_by: "Stair | None" = None  # a parent whose upgrade failed
     trace: list[str] = field(default_factory=list)  # left by the downgrade
-    changed_rows: str = ""  # the first row the downgrade did not give back
+    # Per table, the rows the downgrade did not give back: a count, the first few.
+    changed_rows: list[str] = field(default_factory=list)
     seeding: Settings | None = None  # None: the stair ran on empty tables
 
     @property
@@ -224,7 +225,7 @@ class Climber:
                 stair.trace = differences(self.before, after)
                 # A table the downgrade dropped is in the trace already.
                 kept = {t: f for t, f in rows_before.items() if t in after["tables"]}
-                stair.changed_rows = self.rows.first_change(connection, kept)
+                stair.changed_rows = self.rows.changes(connection, kept)
             stair.direction = "upgrade again"
             self.steps.step(script, upgrading=True)
         self.before = self.snapshot(self.before)
