@@ -173,8 +173,10 @@ def test_team_names_in_a_merging_collation_fail_on_mariadb_only(
     assert result.returncode != 0, result.stdout
     assert (
         f"revision {SAMPLE_HEAD} (Move players.team into a teams table.) on "
-        "mariadb: its downgrade changed players: row {\"id\": 2} team 'reds' "
-        f"became 'Reds' (seed 20260101; replay: "
+        "mariadb: its downgrade changed players: 5 of 20 rows differ: "
+        "row {\"id\": 2} team 'reds' became 'Reds'; row {\"id\": 3} team 'REDS' "
+        "became 'Reds'; row {\"id\": 4} team 'Reds ' became 'Reds' (and 2 more) "
+        f"(seed 20260101; replay: "
         f"{REPLAY.format(f'mysql and {SAMPLE_HEAD}')})"
     ) in result.stdout
     for backend in ("sqlite", "postgresql"):
