@@ -111,8 +111,77 @@ def test_one_run_names_every_broken_revision_on_every_backend(project: Path) -> 
 
     out = result.stdout
     assert result.returncode == 1, out
+    assert summary_lines(out, "BROKEN ") == every_broken_revision(out)
+    # Declared once for the run, not once per backend.
+    assert summary_lines(out, "IRREVERSIBLE ") == [IRREVERSIBLE]
+    assert summary_lines(out, "SKIPPED ") == [
+        # 555500000012 and the merge after it, two tests each, on 3 backends.
+        f"SKIPPED [12] not reached: revision {BROKEN_UPGRADE} failed to upgrade",
+        f"SKIPPED [3] revision {BROKEN_DOWNGRADE}: no downgrade to compare, "
+        "see its stairway",
+        f"SKIPPED [3] revision {FAILS_ON_ROWS}: no downgrade to compare, "
+        "see its stairway",
+        f"SKIPPED [3] revision {BROKEN_UPGRADE}: no downgrade to compare, "
+        "see its stairway",
+    ]
+    failed = [line.split(" - ")[0] for line in summary_lines(out, "FAILED ")]
+    assert failed == [
+        f"FAILED tests/{test}[{backend}{revision}]"
+        for backend in ("sqlite", "postgresql", "mysql")
+        for test, revision in [
+            ("test_migrations.py::test_stairway", "-aaaa00000003"),
+            ("test_migrations.py::test_stairway", "-cccc00000006"),
+            ("test_migrations.py::test_stairway", "-555500000011"),
+            (
+                "test_migrations.py::test_upgrade_to_head_and_downgrade_to_base",
+                "",
+            ),
+        ]
+    ]
+    # The revisions after the broken downgrade and after the upgrade that
+    # fails on rows, on the branches beside the broken upgrade and across
+    # every merge were all tested, on each backend.
+    assert out.rstrip().splitlines()[-1].strip("= ").split(" in ")[0] == (
+        "12 failed, 65 passed, 21 skipped"
+    )
+    message = (
+        f"revision {BROKEN_DOWNGRADE}: downgrade failed: UndefinedColumn: "
+        'column "created" of relation "accounts" does not exist'
+    )
+    assert seeded(message, "postgresql") + "\n" in out
+
+
+def test_two_workers_climb_each_backend_once_and_name_every_broken_revision(
+    project: Path,
+) -> None:
+    """pytest-xdist, --dist loadgroup: a backend's tests on one worker, the
+    workers' closing lines in the run's summary, in the order of one process."""
+    require_servers()
+    use_history(project)
+    run([".venv/bin/python", "-m", "pip", "install", "--quiet", XDIST], cwd=project)
+
+    result = pytest_in(project, "-n", "2", "--dist", "loadgroup", *HARNESS)
+
+    out = result.stdout
+    assert result.returncode == 1, out
+    assert summary_lines(out, "BROKEN ") == every_broken_revision(out)
+    assert summary_lines(out, "IRREVERSIBLE ") == [IRREVERSIBLE]
+    # Each stairway climbed once: one list of its slowest revisions.
+    slowest = [line.strip("- ") for line in out.splitlines() if "slowest rev" in line]
+    assert slowest == [
+        f"slowest revisions on {backend}"
+        for backend in ("sqlite", "postgresql", "mysql")
+    ]
+    assert "12 failed, 65 passed, 21 skipped" in out.rstrip().splitlines()[-1]
+
+
+XDIST = "pytest-xdist>=3.5"
+
+
+def every_broken_revision(out: str) -> list[str]:
+    """The BROKEN lines the fixture history ends a run with, in order."""
     mysql = "mariadb" if " on mariadb: " in out else "mysql"
-    assert summary_lines(out, "BROKEN ") == [
+    return [
         seeded(
             f"BROKEN {BROKEN_DOWNGRADE} downgrade on sqlite: KeyError: 'created'",
             "sqlite",
@@ -166,43 +235,6 @@ def test_one_run_names_every_broken_revision_on_every_backend(project: Path) -> 
             "mysql",
         ),
     ]
-    # Declared once for the run, not once per backend.
-    assert summary_lines(out, "IRREVERSIBLE ") == [IRREVERSIBLE]
-    assert summary_lines(out, "SKIPPED ") == [
-        # 555500000012 and the merge after it, two tests each, on 3 backends.
-        f"SKIPPED [12] not reached: revision {BROKEN_UPGRADE} failed to upgrade",
-        f"SKIPPED [3] revision {BROKEN_DOWNGRADE}: no downgrade to compare, "
-        "see its stairway",
-        f"SKIPPED [3] revision {FAILS_ON_ROWS}: no downgrade to compare, "
-        "see its stairway",
-        f"SKIPPED [3] revision {BROKEN_UPGRADE}: no downgrade to compare, "
-        "see its stairway",
-    ]
-    failed = [line.split(" - ")[0] for line in summary_lines(out, "FAILED ")]
-    assert failed == [
-        f"FAILED tests/{test}[{backend}{revision}]"
-        for backend in ("sqlite", "postgresql", "mysql")
-        for test, revision in [
-            ("test_migrations.py::test_stairway", "-aaaa00000003"),
-            ("test_migrations.py::test_stairway", "-cccc00000006"),
-            ("test_migrations.py::test_stairway", "-555500000011"),
-            (
-                "test_migrations.py::test_upgrade_to_head_and_downgrade_to_base",
-                "",
-            ),
-        ]
-    ]
-    # The revisions after the broken downgrade and after the upgrade that
-    # fails on rows, on the branches beside the broken upgrade and across
-    # every merge were all tested, on each backend.
-    assert out.rstrip().splitlines()[-1].strip("= ").split(" in ")[0] == (
-        "12 failed, 65 passed, 21 skipped"
-    )
-    message = (
-        f"revision {BROKEN_DOWNGRADE}: downgrade failed: UndefinedColumn: "
-        'column "created" of relation "accounts" does not exist'
-    )
-    assert seeded(message, "postgresql") + "\n" in out
 
 
 def test_fixed_history_passes_with_a_legacy_part_left_untested(project: Path) -> None:
