@@ -214,11 +214,10 @@ class Climber:
         stair.seconds = time.perf_counter() - started
         if not stair.blocks:
             self.upgraded.append(stair.script)
-        if stair.passed_on_empty_tables:
-            pass  # the climb goes on from the database it passed on
-        elif self.rolled_back_to_upgraded(stair):
+        if self.rolled_back_to_upgraded(stair):
             self.before = self.snapshot(self.before)
-        elif stair.direction is not None:
+        elif stair.direction is not None and not stair.passed_on_empty_tables:
+            # (Passed on empty tables, it is on the database it passed on.)
             self.fresh_database()
         self.schemas[frozenset(s.revision for s in self.upgraded)] = self.before
 
