@@ -2,7 +2,8 @@
 
 The fixture history (tests/fixtures/real_history, its README draws it) has a
 `pass` downgrade declared irreversible, a broken downgrade followed by good
-revisions, a broken upgrade on a side branch, branches and merges, three roots,
+revisions, an upgrade that fails on generated rows in the middle (and passes
+on empty tables), a broken upgrade on a side branch, branches and merges, three roots,
 a depends_on, a revision per dialect, one importing the application and
 ruff-dirty legacy code. One run must name every broken revision, once each.
 """
@@ -25,6 +26,14 @@ HARNESS = (
     *HISTORY,
 )
 BROKEN_DOWNGRADE = "aaaa00000003 (Add accounts.created_at.)"
+FAILS_ON_ROWS = (
+    "cccc00000006 (Create payments, on another branch: one per invoice, "
+    "paid by its account.)"
+)
+GOT_PAST = (
+    "it passed on empty tables, so the revisions after it were tested from "
+    "there, on rows generated anew"
+)
 BROKEN_UPGRADE = (
     "555500000011 (Index invoices by a column that was never added, on a side branch.)"
 )
@@ -67,6 +76,14 @@ def fix_broken_downgrade(project: Path) -> None:
     revision.write_text(text)
 
 
+def fix_upgrade_that_fails_on_rows(project: Path) -> None:
+    revision = project / "migrations/versions/0006_c6_payments.py"
+    text = revision.read_text().replace(
+        "FROM invoices", "FROM invoices WHERE account_id IS NOT NULL"
+    )
+    revision.write_text(text)
+
+
 def seeded(line: str, backend: str) -> str:
     """A failure line as the seeded stairway ends it: the seed and the replay."""
     revision = line.removeprefix("BROKEN ").removeprefix("revision ").split(" ")[0]
@@ -94,10 +111,84 @@ def test_one_run_names_every_broken_revision_on_every_backend(project: Path) -> 
 
     out = result.stdout
     assert result.returncode == 1, out
+    assert summary_lines(out, "BROKEN ") == every_broken_revision(out)
+    # Declared once for the run, not once per backend.
+    assert summary_lines(out, "IRREVERSIBLE ") == [IRREVERSIBLE]
+    assert summary_lines(out, "SKIPPED ") == [
+        # 555500000012 and the merge after it, two tests each, on 3 backends.
+        f"SKIPPED [12] not reached: revision {BROKEN_UPGRADE} failed to upgrade",
+        f"SKIPPED [3] revision {BROKEN_DOWNGRADE}: no downgrade to compare, "
+        "see its stairway",
+        f"SKIPPED [3] revision {FAILS_ON_ROWS}: no downgrade to compare, "
+        "see its stairway",
+        f"SKIPPED [3] revision {BROKEN_UPGRADE}: no downgrade to compare, "
+        "see its stairway",
+    ]
+    failed = [line.split(" - ")[0] for line in summary_lines(out, "FAILED ")]
+    assert failed == [
+        f"FAILED tests/{test}[{backend}{revision}]"
+        for backend in ("sqlite", "postgresql", "mysql")
+        for test, revision in [
+            ("test_migrations.py::test_stairway", "-aaaa00000003"),
+            ("test_migrations.py::test_stairway", "-cccc00000006"),
+            ("test_migrations.py::test_stairway", "-555500000011"),
+            (
+                "test_migrations.py::test_upgrade_to_head_and_downgrade_to_base",
+                "",
+            ),
+        ]
+    ]
+    # The revisions after the broken downgrade and after the upgrade that
+    # fails on rows, on the branches beside the broken upgrade and across
+    # every merge were all tested, on each backend.
+    assert out.rstrip().splitlines()[-1].strip("= ").split(" in ")[0] == (
+        "12 failed, 65 passed, 21 skipped"
+    )
+    message = (
+        f"revision {BROKEN_DOWNGRADE}: downgrade failed: UndefinedColumn: "
+        'column "created" of relation "accounts" does not exist'
+    )
+    assert seeded(message, "postgresql") + "\n" in out
+
+
+def test_two_workers_climb_each_backend_once_and_name_every_broken_revision(
+    project: Path,
+) -> None:
+    """pytest-xdist, --dist loadgroup: a backend's tests on one worker, the
+    workers' closing lines in the run's summary, in the order of one process."""
+    require_servers()
+    use_history(project)
+    run([".venv/bin/python", "-m", "pip", "install", "--quiet", XDIST], cwd=project)
+
+    result = pytest_in(project, "-n", "2", "--dist", "loadgroup", *HARNESS)
+
+    out = result.stdout
+    assert result.returncode == 1, out
+    assert summary_lines(out, "BROKEN ") == every_broken_revision(out)
+    assert summary_lines(out, "IRREVERSIBLE ") == [IRREVERSIBLE]
+    # Each stairway climbed once: one list of its slowest revisions.
+    slowest = [line.strip("- ") for line in out.splitlines() if "slowest rev" in line]
+    assert slowest == [
+        f"slowest revisions on {backend}"
+        for backend in ("sqlite", "postgresql", "mysql")
+    ]
+    assert "12 failed, 65 passed, 21 skipped" in out.rstrip().splitlines()[-1]
+
+
+XDIST = "pytest-xdist>=3.5"
+
+
+def every_broken_revision(out: str) -> list[str]:
+    """The BROKEN lines the fixture history ends a run with, in order."""
     mysql = "mariadb" if " on mariadb: " in out else "mysql"
-    assert summary_lines(out, "BROKEN ") == [
+    return [
         seeded(
             f"BROKEN {BROKEN_DOWNGRADE} downgrade on sqlite: KeyError: 'created'",
+            "sqlite",
+        ),
+        seeded(
+            f"BROKEN {FAILS_ON_ROWS} upgrade on sqlite: IntegrityError: "
+            f"NOT NULL constraint failed: payments.account_id; {GOT_PAST}",
             "sqlite",
         ),
         seeded(
@@ -108,6 +199,13 @@ def test_one_run_names_every_broken_revision_on_every_backend(project: Path) -> 
         seeded(
             f"BROKEN {BROKEN_DOWNGRADE} downgrade on postgresql: UndefinedColumn: "
             'column "created" of relation "accounts" does not exist',
+            "postgresql",
+        ),
+        seeded(
+            f"BROKEN {FAILS_ON_ROWS} upgrade on postgresql: NotNullViolation: "
+            'null value in column "account_id" of relation "payments" violates '
+            "not-null constraint DETAIL: Failing row contains (4, EUR, null).; "
+            f"{GOT_PAST}",
             "postgresql",
         ),
         seeded(
@@ -123,6 +221,13 @@ def test_one_run_names_every_broken_revision_on_every_backend(project: Path) -> 
             "mysql",
         ),
         seeded(
+            f"BROKEN {FAILS_ON_ROWS} upgrade on {mysql}: IntegrityError: "
+            "(1048, \"Column 'account_id' cannot be null\"); "
+            f"{MYSQL_KEPT}partly upgraded, while alembic_version still names "
+            f"the revisions before it; {GOT_PAST}",
+            "mysql",
+        ),
+        seeded(
             f"BROKEN {BROKEN_UPGRADE} upgrade on {mysql}: OperationalError: "
             "(1072, \"Key column 'number' doesn't exist in table\"); "
             f"{MYSQL_KEPT}partly upgraded, while alembic_version still names "
@@ -130,39 +235,6 @@ def test_one_run_names_every_broken_revision_on_every_backend(project: Path) -> 
             "mysql",
         ),
     ]
-    # Declared once for the run, not once per backend.
-    assert summary_lines(out, "IRREVERSIBLE ") == [IRREVERSIBLE]
-    assert summary_lines(out, "SKIPPED ") == [
-        # 555500000012 and the merge after it, two tests each, on 3 backends.
-        f"SKIPPED [12] not reached: revision {BROKEN_UPGRADE} failed to upgrade",
-        f"SKIPPED [3] revision {BROKEN_DOWNGRADE}: no downgrade to compare, "
-        "see its stairway",
-        f"SKIPPED [3] revision {BROKEN_UPGRADE}: no downgrade to compare, "
-        "see its stairway",
-    ]
-    failed = [line.split(" - ")[0] for line in summary_lines(out, "FAILED ")]
-    assert failed == [
-        f"FAILED tests/{test}[{backend}{revision}]"
-        for backend in ("sqlite", "postgresql", "mysql")
-        for test, revision in [
-            ("test_migrations.py::test_stairway", "-aaaa00000003"),
-            ("test_migrations.py::test_stairway", "-555500000011"),
-            (
-                "test_migrations.py::test_upgrade_to_head_and_downgrade_to_base",
-                "",
-            ),
-        ]
-    ]
-    # The revisions after the broken downgrade, on the branches beside the
-    # broken upgrade and across every merge were all tested, on each backend.
-    assert out.rstrip().splitlines()[-1].strip("= ").split(" in ")[0] == (
-        "9 failed, 71 passed, 18 skipped"
-    )
-    message = (
-        f"revision {BROKEN_DOWNGRADE}: downgrade failed: UndefinedColumn: "
-        'column "created" of relation "accounts" does not exist'
-    )
-    assert seeded(message, "postgresql") + "\n" in out
 
 
 def test_fixed_history_passes_with_a_legacy_part_left_untested(project: Path) -> None:
@@ -174,6 +246,7 @@ def test_fixed_history_passes_with_a_legacy_part_left_untested(project: Path) ->
         setting="oldest_tested_downgrade = eeee00000007",
     )
     fix_broken_downgrade(project)
+    fix_upgrade_that_fails_on_rows(project)
 
     result = pytest_in(project, *HARNESS)
 

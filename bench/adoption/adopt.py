@@ -1,6 +1,6 @@
 """Adopt a real published Alembic history into a baked project, reproducibly.
 
-    .venv/bin/python bench/adoption/adopt.py mlflow [--into build/adoption]
+    .venv/bin/python bench/adoption/adopt.py mlflow [--into build/adoption] [--naive]
 
 Downloads the application's wheel from PyPI (pip download --no-deps), bakes
 the template without sample revisions, and follows the generated README's
@@ -8,6 +8,10 @@ section "Adopting an existing project" step by step, editing exactly the
 files it names. Each step and each file edited is printed, and written to
 ADOPTION.md in the project. The project is then ready for
 `make test-migrations` (README.md beside this file).
+
+--naive stops before step 6: the revisions copied in, nothing declared (no
+irreversible, online_only or seed_rows), as a first try by a new user; the
+project is <history>-naive-migrations.
 """
 
 import argparse
@@ -194,10 +198,11 @@ def revisions_from(wheel: Path, folder: str, into: Path) -> int:
     return count
 
 
-def adopt(name: str, into: Path) -> Path:
+def adopt(name: str, into: Path, naive: bool = False) -> Path:
     history = HISTORIES[name]
     wheel = download(history, into / "wheels")
-    slug = f"{name}-migrations"
+    title = f"{name} naive migrations" if naive else f"{name} migrations"
+    slug = title.replace(" ", "-")
     shutil.rmtree(into / slug, ignore_errors=True)
     project = Path(
         cookiecutter(
@@ -205,7 +210,7 @@ def adopt(name: str, into: Path) -> Path:
             no_input=True,
             output_dir=str(into),
             extra_context={
-                "project_name": f"{name} migrations",
+                "project_name": title,
                 "include_sample_revisions": False,
                 "include_docker": False,
                 "ci": "none",
@@ -256,9 +261,12 @@ def adopt(name: str, into: Path) -> Path:
         make_baseline(work, history)
     else:
         work.step("5. no baseline: the first revision needs no tables made before it")
-    declare_irreversible(work, name)
-    declare_online_only(work, name)
-    give_seed_rows(work, history)
+    if naive:
+        work.step("6. (naive) nothing declared: irreversible, online_only, seed_rows")
+    else:
+        declare_irreversible(work, name)
+        declare_online_only(work, name)
+        give_seed_rows(work, history)
     (project / "ADOPTION.md").write_text(
         f"# Adopting {history.distribution}\n\n" + "\n".join(work.log) + "\n"
     )
@@ -406,8 +414,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("history", choices=sorted(HISTORIES))
     parser.add_argument("--into", type=Path, default=TEMPLATE / "build" / "adoption")
+    parser.add_argument(
+        "--naive", action="store_true", help="copy the revisions, declare nothing"
+    )
     arguments = parser.parse_args()
-    project = adopt(arguments.history, arguments.into.resolve())
+    project = adopt(arguments.history, arguments.into.resolve(), arguments.naive)
     print(f"adopted into {project}; steps in {project / 'ADOPTION.md'}")
     return 0
 

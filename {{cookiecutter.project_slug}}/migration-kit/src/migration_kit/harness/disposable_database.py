@@ -25,9 +25,10 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 from alembic.util import CommandError
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
@@ -123,6 +124,7 @@ def disposable_database(backend: str, directory: Path) -> Iterator[Engine]:
         engine = create_engine(f"sqlite:///{path}")
         # Migrate in the same real transactions as `alembic upgrade` does.
         make_transactional(engine)
+        event.listen(engine, "connect", _no_sync)
     else:
         server = server_url(backend)
         assert server is not None, f"{URL_VARIABLES[backend]} is not set"
@@ -136,6 +138,17 @@ def disposable_database(backend: str, directory: Path) -> Iterator[Engine]:
         engine.dispose()
         if backend != "sqlite":
             _drop(engine.url.database or "")
+
+
+def _no_sync(dbapi_connection: Any, _record: Any) -> None:
+    """A throwaway database need not survive a power cut: no fsync per commit.
+
+    Each commit waited for the disk (13 ms here), two thirds of a SQLite
+    stairway's time; transactions and what they see are unchanged.
+    """
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous = OFF")
+    cursor.close()
 
 
 def migration_url(engine: Engine) -> URL | None:

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import Engine
 
 from .. import embedded_server
-from . import data_checks, docker_servers, irreversible, preflight, seeding
+from . import data_checks, docker_servers, irreversible, parallel, preflight, seeding
 from .disposable_database import (
     BACKENDS,
     disposable_database,
@@ -28,6 +28,12 @@ CLIMBED: dict[str, dict[str, Stair]] = {}
 SLOWEST = 5
 # Backends without a server in this run: reason -> how many tests it deselected.
 NOT_TESTED: dict[str, int] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Under pytest-xdist: one worker per backend, their closing lines sent
+    # back. Registered, not listed in pytest_plugins: this module imports it.
+    config.pluginmanager.register(parallel, "migration_kit.harness.parallel")
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -135,27 +141,48 @@ def backend_of(item: pytest.Item) -> str | None:
     return callspec.params.get("backend") if callspec else None
 
 
-def pytest_sessionfinish() -> None:
+def pytest_sessionfinish(session: pytest.Session) -> None:
     # Fixtures are not torn down after Ctrl-C; this hook still runs.
     drop_leftovers()
     docker_servers.stop_all()
     embedded_server.stop()
+    parallel.send(session.config, closing_lines())
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    for line in ONLINE_ONLY.values():
-        terminalreporter.write_line(line)
-    for reason, count in NOT_TESTED.items():
-        terminalreporter.write_line(f"NOT TESTED {reason} ({count} tests deselected)")
-    if CLIMBED:
-        for line in irreversible.summary() + seeding.summary() + data_checks.summary():
+    for title, lines in parallel.merged(closing_lines()).items():
+        if title.startswith(SLOWEST_TITLE) and lines:
+            terminalreporter.write_sep("-", title)
+        for line in lines:
             terminalreporter.write_line(line)
-    for stairs in CLIMBED.values():
-        for stair in stairs.values():
-            if stair.broken:
-                terminalreporter.write_line(stair.broken)
+
+
+SLOWEST_TITLE = "slowest revisions on "
+
+
+def closing_lines() -> dict[str, list[str]]:
+    """The lines this process ends the run with, by section."""
+    sections = {
+        "online only": list(ONLINE_ONLY.values()),
+        "not tested": [
+            f"NOT TESTED {reason} ({count} tests deselected)"
+            for reason, count in NOT_TESTED.items()
+        ],
+        "declared": (
+            irreversible.summary() + seeding.summary() + data_checks.summary()
+            if CLIMBED
+            else []
+        ),
+        "broken": [
+            stair.broken
+            for stairs in CLIMBED.values()
+            for stair in stairs.values()
+            if stair.broken
+        ],
+    }
     for backend, stairs in CLIMBED.items():
         slowest = sorted(stairs.values(), key=lambda s: s.seconds, reverse=True)
-        terminalreporter.write_sep("-", f"slowest revisions on {backend}")
-        for stair in slowest[:SLOWEST]:
-            terminalreporter.write_line(f"{stair.seconds:8.3f}s  {stair.name}")
+        sections[f"{SLOWEST_TITLE}{backend}"] = [
+            f"{stair.seconds:8.3f}s  {stair.name}" for stair in slowest[:SLOWEST]
+        ]
+    return sections

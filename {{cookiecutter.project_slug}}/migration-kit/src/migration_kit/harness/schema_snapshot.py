@@ -203,7 +203,20 @@ def _columns(columns: list[dict[str, Any]]) -> dict[str, str]:
 
 def _constraint(found: dict[str, Any]) -> str:
     # Empty options ({}, [], None) say nothing and only lengthen messages.
-    return repr(sorted((key, value) for key, value in found.items() if value))
+    return repr(sorted((key, _said(value)) for key, value in found.items() if value))
+
+
+def _said(value: Any) -> Any:
+    """``value`` as the database said it: a reflected clause (an index's
+    sqlite_where, postgresql_where) as its SQL text, not an object whose repr
+    holds its address and so differs on every reflection."""
+    if isinstance(value, sa.ClauseElement):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _said(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(map(_said, value))
+    return value
 
 
 def _constraints(found: list[dict[str, Any]]) -> list[str]:

@@ -17,8 +17,13 @@ A column added later to a table that already holds rows is given values the
 same way, in every row by primary key, when every row holds NULL in it: a
 data step of a later revision then meets values there too (``fill_new_columns``).
 
-Generation is deterministic: one random.Random per (seed, table name), and
-per (seed, table and column) for a column filled later.
+Generation is deterministic: one random.Random per (seed, table and column),
+and per (seed, table and key columns) for a foreign key, so a column's values
+depend on its own kind only, not on the other columns beside it, nor on the
+order SQLAlchemy keeps a table's keys in (a set). Where the backends reflect
+the same kinds, they get the same rows. Foreign keys that share columns are
+filled one after the other, each choosing among the rows it refers to that
+agree with what the keys before it chose.
 MIGRATION_SEED_ROWS (default 20, 0 turns seeding off) and MIGRATION_SEED
 (default 20260101) set it from the environment (``settings``).
 """
@@ -172,7 +177,7 @@ def _fill_column(
     connection: sa.Connection, column: sa.Column, chosen: Settings, json_text: set[str]
 ) -> bool:
     """Set ``column`` in every row, by primary key; whether any row took a value."""
-    rng = random.Random(f"{chosen.seed}:{column.table.name}.{column.name}")
+    rng = _rng(chosen.seed, column.table, [column])
     make = value_maker(column, rng, connection.dialect, column.name in json_text)
     if make is None:
         return False
@@ -341,7 +346,7 @@ def _parents_first(metadata: sa.MetaData) -> list[sa.Table]:
 
     def place(table: sa.Table) -> None:
         visiting.add(table.name)
-        for key in table.foreign_keys:
+        for key in sorted(table.foreign_keys, key=lambda key: key.target_fullname):
             parent = metadata.tables.get(_target(key)[0])
             if parent is not None and parent.name not in visiting | ordered.keys():
                 place(parent)
@@ -360,39 +365,62 @@ def _fill(
     connection: sa.Connection, table: sa.Table, chosen: Settings, json_text: set[str]
 ) -> str:
     """Insert generated rows; the reason when the table stays empty."""
-    rng = random.Random(f"{chosen.seed}:{table.name}")
-    makers = _column_makers(table, rng, connection.dialect, json_text)
+    makers = _column_makers(table, chosen.seed, connection.dialect, json_text)
     if isinstance(makers, str):
         return makers
     # Keys to other tables get rows that exist there, all their columns at once.
     targets = {
-        key: _existing_keys(connection, key)
-        for key in table.foreign_key_constraints
+        key: (_existing_keys(connection, key), _rng(chosen.seed, table, key.columns))
+        for key in _keys_in_order(table)
         if not any(_self_referring(c) for c in key.columns)
     }
-    for key, found in targets.items():
+    for key, (found, _) in targets.items():
         if not found and not all(c.nullable for c in key.columns):
             return f"{_target(key.elements[0])[0]}, which it refers to, has no rows"
     rows = []
     for i in range(chosen.rows):
         row = {name: make(i) for name, make in makers.items()}
-        for key, found in targets.items():
-            row.update(_reference(key, found, rng, i))
+        for key, (found, rng) in targets.items():
+            row.update(_reference(key, found, rng, i, row))
         rows.append(row)
     if not _insert_all(connection, table, _distinct(table, rows)):
         return "the database refused every generated row"
-    _point_at_own_rows(connection, table, rng)
+    _point_at_own_rows(connection, table, chosen.seed)
     return ""
 
 
+def _rng(seed: int, table: sa.Table, columns: Iterable[sa.Column]) -> random.Random:
+    """The random numbers of these columns of ``table``, and of nothing else."""
+    return random.Random(f"{seed}:{table.name}.{','.join(c.name for c in columns)}")
+
+
+def _keys_in_order(table: sa.Table) -> list[sa.ForeignKeyConstraint]:
+    """A table's foreign keys in an order that is the same in every run.
+
+    Table.foreign_key_constraints is a set, ordered by object address: keys
+    sharing columns filled in its order gave different rows run after run.
+    Keys that must hold values come first: those that may be NULL then fit
+    around what they chose.
+    """
+    return sorted(
+        table.foreign_key_constraints,
+        key=lambda key: (
+            all(c.nullable for c in key.columns),
+            [c.name for c in key.columns],
+            [e.target_fullname for e in key.elements],
+        ),
+    )
+
+
 def _column_makers(
-    table: sa.Table, rng: random.Random, dialect: sa.Dialect, json_text: set[str]
+    table: sa.Table, seed: int, dialect: sa.Dialect, json_text: set[str]
 ) -> dict[str, Callable[[int], Any]] | str:
     """A value maker per column that is not a foreign key; or why there is none."""
     makers = {}
     for column in _insertable(table):
         if column.foreign_keys:
             continue
+        rng = _rng(seed, table, [column])
         make = value_maker(column, rng, dialect, column.name in json_text)
         if make is None and not column.nullable:
             return (
@@ -443,16 +471,26 @@ def _existing_keys(connection: sa.Connection, key: sa.ForeignKeyConstraint) -> l
 
 
 def _reference(
-    key: sa.ForeignKeyConstraint, targets: list, rng: random.Random, i: int
+    key: sa.ForeignKeyConstraint, targets: list, rng: random.Random, i: int, row: Row
 ) -> Row:
+    """Values for the key's columns: a row it refers to, or NULL.
+
+    Columns an earlier key of this row set (keys sharing columns) keep their
+    values: the row referred to is one that agrees with them.
+    """
+    names = [column.name for column in key.columns]
+    fixed = {n: row[n] for n in names if row.get(n) is not None}
+    fitting = [
+        target
+        for target in targets
+        if all(fixed.get(n, v) == v for n, v in zip(names, target, strict=True))
+    ]
     nullable = all(c.nullable for c in key.columns)
-    if not targets or (nullable and i % 5 == 3):
-        chosen = (None,) * len(key.columns)
-    else:
-        chosen = rng.choice(targets)
-    return {
-        column.name: value for column, value in zip(key.columns, chosen, strict=False)
-    }
+    if not fitting or (nullable and i % 5 == 3):
+        # A NULL in any of its columns satisfies a key (MATCH SIMPLE).
+        return {n: None for n in names if n not in fixed}
+    chosen = rng.choice(fitting)
+    return dict(zip(names, chosen, strict=True))
 
 
 def _distinct(table: sa.Table, rows: list[Row]) -> list[Row]:
@@ -482,15 +520,14 @@ def _insert_all(connection: sa.Connection, table: sa.Table, rows: list[Row]) -> 
     return _execute_keeping(connection, sa.insert(table), rows)
 
 
-def _point_at_own_rows(
-    connection: sa.Connection, table: sa.Table, rng: random.Random
-) -> None:
+def _point_at_own_rows(connection: sa.Connection, table: sa.Table, seed: int) -> None:
     """A nullable self-reference: some rows point at the row before them."""
     pk = list(table.primary_key.columns)
-    for key in table.foreign_key_constraints:
+    for key in _keys_in_order(table):
         own = all(_self_referring(c) for c in key.columns)
         if not (own and pk and all(c.nullable for c in key.columns)):
             continue
+        rng = _rng(seed, table, key.columns)
         referred = [table.c[_target(e)[1]] for e in key.elements]
         found = connection.execute(sa.select(*pk, *referred).order_by(*pk)).all()
         changes = [

@@ -11,10 +11,13 @@ A broken revision does not hide the ones after it. The climb goes on from a
 fresh database, upgraded only through every revision that upgraded so far
 (the broken one too, when only its downgrade failed), and seeded again; or,
 when SQLite or PostgreSQL rolled a failed downgrade back as a whole, from
-where its upgrade left the database. A revision whose upgrade failed cannot
-be passed: the revisions built on it are not reached, and those on other
-branches still are. Irreversible revisions (irreversible.py) are upgraded
-only.
+where its upgrade left the database. An upgrade that failed on generated rows
+is run again on a fresh database whose tables hold none: when it passes
+there, the climb goes on from there, the tables seeded anew before the next
+revision, and its BROKEN line says so. Only an upgrade that fails on empty
+tables too cannot be passed: the revisions built on it are not reached, and
+those on other branches still are. Irreversible revisions (irreversible.py)
+are upgraded only.
 
 Every stair runs on rows: before the upgrade, the tables that hold none are
 seeded (seeding.py, and the revision's own ``seed_rows`` hook), and after the
@@ -77,8 +80,11 @@ class Stair:
     cause: str = ""  # why, in one line
     state: str = ""  # where the failure left the database, when it matters
     blocked_by: "Stair | None" = None  # a parent whose upgrade failed
+    # Its upgrade failed on generated rows and passed on empty tables.
+    passed_on_empty_tables: bool = False
     trace: list[str] = field(default_factory=list)  # left by the downgrade
-    changed_rows: str = ""  # the first row the downgrade did not give back
+    # Per table, the rows the downgrade did not give back: a count, the first few.
+    changed_rows: list[str] = field(default_factory=list)
     seeding: Settings | None = None  # None: the stair ran on empty tables
     # What the data checks found (data_checks.py), one line per check's name.
     findings: dict[str, str] = field(default_factory=dict)
@@ -103,7 +109,22 @@ class Stair:
 
     @property
     def why(self) -> str:
-        return "; ".join(part for part in (self.cause, self.state) if part)
+        parts = (self.cause, self.state, self.got_past)
+        return "; ".join(part for part in parts if part)
+
+    @property
+    def got_past(self) -> str:
+        if not self.passed_on_empty_tables:
+            return ""
+        return (
+            "it passed on empty tables, so the revisions after it were tested "
+            "from there, on rows generated anew"
+        )
+
+    @property
+    def blocks(self) -> bool:
+        """Whether the revisions built on this one cannot be reached."""
+        return self.direction == "upgrade" and not self.passed_on_empty_tables
 
     @property
     def replay(self) -> str:
@@ -194,16 +215,36 @@ class Climber:
                 raise  # the server's fault, not the revision's (lost_connections.py)
             stair.cause = cause(error)
             stair.state = self.left_in(stair.direction or "")
+        if stair.direction == "upgrade" and self.seeding is not None:
+            stair.passed_on_empty_tables = self.upgraded_on_empty_tables(stair)
         stair.seconds = time.perf_counter() - started
-        if stair.direction != "upgrade":
+        if not stair.blocks:
             self.upgraded.append(stair.script)
         if self.rolled_back_to_upgraded(stair):
             self.before = self.snapshot(self.before)
-        elif stair.direction is not None:
+        elif stair.direction is not None and not stair.passed_on_empty_tables:
+            # (Passed on empty tables, it is on the database it passed on.)
             self.fresh_database()
         elif self.checks is not None:
             self.checks.after_stair(self, stair)
         self.schemas[frozenset(s.revision for s in self.upgraded)] = self.before
+
+    def upgraded_on_empty_tables(self, stair: Stair) -> bool:
+        """Run a failed upgrade again on a fresh database without generated rows.
+
+        A data step that assumes what its application always wrote (a column
+        never NULL, a name unique) fails on generated rows: that is reported,
+        and the revisions after it are still worth testing.
+        """
+        self.fresh_database()
+        try:
+            self.steps.step(stair.script, upgrading=True)
+        except Exception as error:
+            if raised_connecting(error):
+                raise
+            return False
+        self.before = self.snapshot(self.before)
+        return True
 
     def rolled_back_to_upgraded(self, stair: Stair) -> bool:
         """Whether its failed downgrade left the database as its upgrade did,
@@ -234,7 +275,7 @@ class Climber:
                 stair.trace = differences(self.before, after)
                 # A table the downgrade dropped is in the trace already.
                 kept = {t: f for t, f in rows_before.items() if t in after["tables"]}
-                stair.changed_rows = self.rows.first_change(connection, kept)
+                stair.changed_rows = self.rows.changes(connection, kept)
             stair.direction = "upgrade again"
             self.steps.step(script, upgrading=True)
         self.before = self.snapshot(self.before)
@@ -323,7 +364,7 @@ def blocker(stairs: dict[str, Stair], script: Script) -> Stair | None:
         stair = stairs[parent]
         if stair.blocked_by is not None:
             return stair.blocked_by
-        if stair.direction == "upgrade":
+        if stair.blocks:
             return stair
     return None
 

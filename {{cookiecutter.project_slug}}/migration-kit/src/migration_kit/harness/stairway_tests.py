@@ -44,8 +44,14 @@ def test_downgrade_leaves_no_trace(stairway: dict[str, Stair], revision: str) ->
         message = f"revision {stair.name}: its downgrade left a trace:\n  {lines}"
         pytest.fail(message, pytrace=False)
     if stair.changed_rows:
+        changed = stair.changed_rows
+        tables = (
+            f"{changed[0]}{stair.replay}"
+            if len(changed) == 1
+            else f"rows of {len(changed)} tables{stair.replay}:\n  "
+            + "\n  ".join(changed)
+        )
         message = (
-            f"revision {stair.name} on {stair.backend}: its downgrade changed "
-            f"{stair.changed_rows}{stair.replay}"
+            f"revision {stair.name} on {stair.backend}: its downgrade changed {tables}"
         )
         pytest.fail(message, pytrace=False)

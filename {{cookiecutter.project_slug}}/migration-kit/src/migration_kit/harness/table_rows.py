@@ -49,37 +49,55 @@ class TableRows:
                 keys, rows = _rows(connection, table)
                 self.read[table] = (fingerprint, keys, rows)
 
-    def first_change(
+    def changes(
         self, connection: sa.Connection, before: dict[str, str | None]
-    ) -> str:
-        """'<table>: row <key> <column> <old> became <new>', or '' when none changed."""
+    ) -> list[str]:
+        """Per table whose rows changed: how many rows differ, and the first few.
+
+        '<table>: 3 of 20 rows differ: row <key> <column> <old> became <new>; ...'
+        """
         if not before:
-            return ""
+            return []
         after = self.fingerprints(connection, list(before))
+        lines = []
         for table in sorted(before):
             if after[table] == before[table]:
                 continue
             _, keys, old = self.read[table]
             _, new = _rows(connection, table)
-            change = difference(keys, old, new)
-            if change:
-                return f"{table}: {change}"
-        return ""
+            found = differences(keys, old, new)
+            if found:
+                shown = "; ".join(found[:SHOWN])
+                more = f" (and {len(found) - SHOWN} more)" if len(found) > SHOWN else ""
+                lines.append(
+                    f"{table}: {len(found)} of {len(old)} rows differ: {shown}{more}"
+                )
+        return lines
 
 
-def difference(keys: list[str], old: list[Row], new: list[Row]) -> str:
-    """The first row that differs, naming its key and the columns that changed."""
+# Rows shown per table: enough to see a pattern, few enough to read.
+SHOWN = 3
+
+
+def differences(keys: list[str], old: list[Row], new: list[Row]) -> list[str]:
+    """Every row that differs, naming its key and the columns that changed."""
+    found = []
     for name, before, after in _pairs(keys, old, new):
         if after is None:
-            return f"row {name} is gone"
-        if before is None:
-            return f"row {name} is new"
-        changed = [c for c in {**before, **after} if before.get(c) != after.get(c)]
-        if changed:
-            return f"row {name} " + ", ".join(
-                f"{c} {before.get(c)!r} became {after.get(c)!r}" for c in changed
-            )
-    return ""
+            found.append(f"row {name} is gone")
+        elif before is None:
+            found.append(f"row {name} is new")
+        else:
+            changed = [c for c in {**before, **after} if before.get(c) != after.get(c)]
+            if changed:
+                found.append(
+                    f"row {name} "
+                    + ", ".join(
+                        f"{c} {before.get(c)!r} became {after.get(c)!r}"
+                        for c in changed
+                    )
+                )
+    return found
 
 
 def _pairs(
