@@ -56,7 +56,7 @@ def rendering(url: URL) -> Iterator[None]:
     """Around ``run_migrations()`` under ``--sql``: one line per failure, and
     the same timeouts as an online run, in the reviewed SQL."""
     history.load(context.script)
-    with one_line_render_failures(context.script):
+    with one_line_render_failures(context.script, url.get_backend_name()):
         for statement in timeout_statements(url.get_backend_name()):
             context.execute(statement)
         yield

@@ -4,7 +4,8 @@ Each revision renders on its own, without a database. One that cannot render
 fails in one line naming it and the cause, and hides none after it. An
 online-only revision (it reads rows, see ``offline.py``) is listed at the end
 of the run instead: ``--sql`` refuses it on purpose. One that declares itself
-online-only is listed without rendering.
+online-only is listed without rendering; one that declares it for some
+dialects renders for the others.
 """
 
 import io
@@ -29,7 +30,7 @@ DIALECTS = ["sqlite", "postgresql", "mysql", "mariadb"]
 def test_revision_renders_as_sql(
     dialect: str, revision: Script, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if reason := declared_reason(revision):
+    if reason := declared_reason(revision, dialect):
         # It says it needs a database: rendering it would only show that again.
         online_only(revision, reason)
         return
@@ -38,7 +39,7 @@ def test_revision_renders_as_sql(
     try:
         render(alembic_config(), script_directory(), revision, output)
     except Exception as error:
-        failure = render_failure(revision, error)
+        failure = render_failure(revision, error, dialect)
     else:
         # Each revision ends by moving alembic_version to itself.
         assert revision.revision in output.getvalue(), output.getvalue()
@@ -50,7 +51,13 @@ def test_revision_renders_as_sql(
 
 
 def online_only(revision: Script, reason: str) -> None:
-    """Listed once at the end of the run (conftest.py), whatever the dialect."""
-    ONLINE_ONLY.setdefault(
-        revision.revision, f"ONLINE-ONLY {titled(revision)}: {reason}"
-    )
+    """Listed once at the end of the run (plugin.py), whatever the dialect;
+    a revision online-only on some dialects names them."""
+    declared = getattr(revision.module, "online_only", None)
+    if not isinstance(declared, dict):
+        line = f"ONLINE-ONLY {titled(revision)}: {reason}"
+        ONLINE_ONLY.setdefault(revision.revision, line)
+        return
+    dialects = ", ".join(sorted(d for d, why in declared.items() if why == reason))
+    line = f"ONLINE-ONLY {titled(revision)} on {dialects}: {reason}"
+    ONLINE_ONLY.setdefault(f"{revision.revision} {reason}", line)
