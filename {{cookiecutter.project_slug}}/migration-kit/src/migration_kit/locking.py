@@ -28,6 +28,7 @@ from alembic.util import CommandError
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
+from .driver_errors import sqlstate
 from .errors import NOTHING_MIGRATED, one_line
 from .settings import setting
 
@@ -124,7 +125,7 @@ def _waiting(wait: int) -> Iterator[None]:
         yield
     # DBAPIError: asyncpg's lock_not_available is not an OperationalError.
     except DBAPIError as error:
-        if getattr(error.orig, "sqlstate", None) == "55P03":  # lock_not_available
+        if sqlstate(error.orig) == "55P03":  # lock_not_available
             raise _still_locked(wait) from None
         reason = f"{type(error.orig).__name__}: {one_line(error.orig)}"
         raise _wait_ended(reason, lost=error.connection_invalidated) from None
