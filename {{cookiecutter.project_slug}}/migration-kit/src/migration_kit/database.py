@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 from alembic.config import Config
 from alembic.util import CommandError
-from sqlalchemy import Engine, create_engine
-from sqlalchemy.engine import URL
+from sqlalchemy import create_engine
+from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import NoSuchModuleError
 from sqlalchemy.pool import NullPool
 
@@ -64,8 +64,10 @@ def migration_engine(url: URL) -> Engine | AsyncEngine:
     try:
         if url.get_dialect().is_async:
             return _async_engine(url)
-        # One connection, closed after the run: nothing to pool.
-        return create_engine(url, poolclass=NullPool)
+        # One connection, closed after the run: nothing to pool. future:
+        # commit() on the connection under SQLAlchemy 1.4 too (an application
+        # pinned to it, docs/adopting.md); 2.x ignores it.
+        return create_engine(url, poolclass=NullPool, future=True)
     # ImportError: an async driver without greenlet (sqlalchemy[asyncio]).
     except (NoSuchModuleError, ImportError) as error:
         raise CommandError(

@@ -23,8 +23,7 @@ from typing import Any
 from alembic import context
 from alembic.config import Config
 from alembic.util import CommandError
-from sqlalchemy import Connection, Engine
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Connection, Engine
 
 from . import frozen_models, history
 from .comparison import context_options
