@@ -76,6 +76,8 @@ class Player(Base):
 
 def upgrade():
     op.add_column("players", sa.Column("initials", sa.Unicode(10)))
+    # A plain string: 1.4 runs it, unless the engine is in 2.0's (future) mode.
+    op.get_bind().execute("UPDATE players SET name = name")
     session = Session(bind=op.get_bind())
     for player in session.query(Player):
         player.initials = "".join(word[0] for word in player.name.split())

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from alembic.config import Config
 from alembic.util import CommandError
 from sqlalchemy import create_engine
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import NoSuchModuleError
 from sqlalchemy.pool import NullPool
 
@@ -64,10 +64,8 @@ def migration_engine(url: URL) -> Engine | AsyncEngine:
     try:
         if url.get_dialect().is_async:
             return _async_engine(url)
-        # One connection, closed after the run: nothing to pool. future:
-        # commit() on the connection under SQLAlchemy 1.4 too (an application
-        # pinned to it, docs/adopting.md); 2.x ignores it.
-        return create_engine(url, poolclass=NullPool, future=True)
+        # One connection, closed after the run: nothing to pool.
+        return create_engine(url, poolclass=NullPool)
     # ImportError: an async driver without greenlet (sqlalchemy[asyncio]).
     except (NoSuchModuleError, ImportError) as error:
         raise CommandError(
@@ -113,3 +111,25 @@ async def _run_async(engine: AsyncEngine, work: Callable[[Engine], None]) -> Non
         await greenlet_spawn(work, engine.sync_engine)
     finally:
         await engine.dispose()
+
+
+def commit(connection: Connection) -> None:
+    """Commit what ran on ``connection`` outside any revision.
+
+    On SQLAlchemy 1.4 (an application pinned to it, docs/adopting.md) the
+    Connection is 1.4's own, without ``commit()``: its revisions pass plain
+    strings to ``execute``, which only that mode takes. The driver's
+    transaction is committed instead.
+    """
+    if hasattr(connection, "commit"):
+        connection.commit()
+    else:
+        connection.connection.commit()
+
+
+def rollback(connection: Connection) -> None:
+    """Roll back what ran on ``connection`` outside any revision (as ``commit``)."""
+    if hasattr(connection, "rollback"):
+        connection.rollback()
+    else:
+        connection.connection.rollback()

@@ -28,7 +28,13 @@ from sqlalchemy.engine import URL, Connection, Engine
 from . import frozen_models, history
 from .comparison import context_options
 from .connection_errors import CONNECT_ERRORS, connection_failure
-from .database import database_url, listing_history, migration_engine, run_with_engine
+from .database import (
+    commit,
+    database_url,
+    listing_history,
+    migration_engine,
+    run_with_engine,
+)
 from .errors import one_line_failures
 from .locking import migration_lock, wait_seconds
 from .offline import one_line_render_failures, refuse_online_only
@@ -120,7 +126,7 @@ def _set_timeouts(connection: Connection) -> None:
         connection.exec_driver_sql(statement)
     if statements:
         # Alembic never commits what ran before context.configure(): commit it.
-        connection.commit()
+        commit(connection)
 
 
 def connect(engine: Engine) -> Connection:
