@@ -119,15 +119,18 @@ for metadata in (
 import os
 import tempfile
 
+from sqlalchemy.engine import make_url
+
 # Superset reads these when imported; migrations use none of them.
 os.environ.setdefault("SUPERSET_SECRET_KEY", "only-for-migrations")
 os.environ.setdefault("SUPERSET_HOME", tempfile.mkdtemp(prefix="superset-home-"))
 # Some revisions read the schema through Superset's own engine (db.engine),
-# not Alembic's connection: it must be the database being migrated.
-os.environ.setdefault(
-    "SUPERSET__SQLALCHEMY_DATABASE_URI",
-    os.environ.get("DATABASE_URL", "sqlite:///superset_migrations.sqlite3"),
-)
+# not Alembic's connection: it must be the database being migrated. Under
+# --sql (a URL that names no database) Superset gets a scratch SQLite one.
+url = os.environ.get("DATABASE_URL", "sqlite:///superset_migrations.sqlite3")
+if make_url(url).database is None:
+    url = "sqlite://"
+os.environ.setdefault("SUPERSET__SQLALCHEMY_DATABASE_URI", url)
 
 from flask_appbuilder import Model  # noqa: E402
 from superset.app import create_app  # noqa: E402

@@ -1,0 +1,110 @@
+"""Walk an adopted history with the application's own Alembic, on each backend.
+
+    .venv/bin/python bench/adoption/walk.py build/adoption/superset-migrations
+
+For a history whose application pins SQLAlchemy 1.4 (adopt.py puts it in
+the project's `.venv-app`, as docs/adopting.md says), `make test-migrations`
+does not run: this does what can run there instead. On a new database per
+backend (SQLite; PostgreSQL on TEST_POSTGRES_URL through psycopg2; MySQL or
+MariaDB on TEST_MYSQL_URL through mysqlclient, the application's drivers) it
+runs `alembic upgrade head`, `downgrade base`, `upgrade head` again, and
+`upgrade head --sql` for each dialect, and prints how far each got and the
+one line each failure ends with. Every database it made is dropped.
+"""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+
+# The application's drivers, for the test servers' URLs.
+DRIVERS = {"postgresql": "postgresql+psycopg2", "mysql": "mysql+mysqldb"}
+VARIABLES = {"postgresql": "TEST_POSTGRES_URL", "mysql": "TEST_MYSQL_URL"}
+WALK = [("upgrade", "head"), ("downgrade", "base"), ("upgrade", "head")]
+DIALECTS = ["sqlite", "postgresql", "mysql", "mariadb"]
+
+
+def alembic(project: Path, url: str, *arguments: str) -> tuple[int, str, float]:
+    """Run the application venv's alembic; its exit code, last line, seconds."""
+    started = time.perf_counter()
+    result = subprocess.run(
+        [".venv-app/bin/alembic", *arguments],
+        cwd=project,
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    output = (result.stdout + result.stderr).splitlines()
+    steps = sum("Running " in line for line in output)
+    if not result.returncode:
+        return 0, f"{steps} revisions", time.perf_counter() - started
+    # The FAILED: line env.py prints, else the last line of a traceback.
+    failed = [line for line in output if line.startswith("FAILED:")]
+    last = (failed or result.stderr.strip().splitlines() or [""])[-1]
+    return result.returncode, f"after {steps}: {last}", time.perf_counter() - started
+
+
+@contextmanager
+def fresh_database(backend: str, directory: Path) -> Iterator[str | None]:
+    """A new database's URL through the application's driver; None without a server."""
+    if backend == "sqlite":
+        path = directory / f"walk-{uuid.uuid4().hex[:8]}.sqlite3"
+        try:
+            yield f"sqlite:///{path}"
+        finally:
+            path.unlink(missing_ok=True)
+        return
+    raw = os.environ.get(VARIABLES[backend])
+    if not raw:
+        yield None
+        return
+    server = sa.make_url(raw)
+    name = f"walk_{uuid.uuid4().hex[:12]}"
+    quote = '"' if backend == "postgresql" else "`"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {quote}{name}{quote}")
+    try:
+        through = server.set(database=name, drivername=DRIVERS[backend])
+        yield through.render_as_string(hide_password=False)
+    finally:
+        force = " WITH (FORCE)" if backend == "postgresql" else ""
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE {quote}{name}{quote}{force}")
+        admin.dispose()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("project", type=Path)
+    project = parser.parse_args().project.resolve()
+    for backend in ("sqlite", "postgresql", "mysql"):
+        with fresh_database(backend, project) as url:
+            if url is None:
+                print(f"{backend}: NOT TESTED (set {VARIABLES[backend]})")
+                continue
+            for command, target in WALK:
+                code, last, seconds = alembic(project, url, command, target)
+                print(f"{backend}: {command} {target}: {last} ({seconds:.1f} s)")
+                if code:
+                    break
+    for dialect in DIALECTS:
+        code, last, seconds = alembic(
+            project, f"{dialect}://", "upgrade", "head", "--sql"
+        )
+        shown = re.sub(r"\s+", " ", last) if code else "renders"
+        print(f"--sql {dialect}: {shown} ({seconds:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
