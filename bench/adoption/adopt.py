@@ -437,6 +437,7 @@ READS_THE_DATABASE = {
     "autoload_with=": "reflects a table from the database",
     ".query(": "reads rows through a Session on the connection",
     "storage.migration.utils import": "its helpers inspect the database",
+    "migrations.shared.utils import": "its helpers inspect the database",
 }
 
 
