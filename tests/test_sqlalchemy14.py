@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from .baking import bake, run, unchecked
-from .production import fresh_database, rows
+from .production import execute, fresh_database, rows
 
 MODELS = '''"""The application's models, on SQLAlchemy 1.4."""
 
@@ -163,3 +163,25 @@ def test_sql_renders_on_14_and_a_session_step_is_named(project: Path) -> None:
     assert result.returncode != 0
     last = result.stdout.splitlines()[-1]
     assert last.startswith("FAILED: revision a14a14000002 (Add players.initials"), last
+
+
+def test_make_targets_run_from_the_application_venv(
+    project: Path, tmp_path: Path
+) -> None:
+    # docs/adopting.md: the Makefile's targets with BIN=.venv-app/bin.
+    url = f"sqlite:///{tmp_path / 'app.sqlite3'}"
+    run(["make", "migrate", "BIN=.venv-app/bin"], project, {"DATABASE_URL": url})
+    assert rows(url, "SELECT version_num FROM alembic_version") == [("a14a14000002",)]
+
+    before = f"sqlite:///{tmp_path / 'before.sqlite3'}"
+    execute(before, "CREATE TABLE settings (id INTEGER PRIMARY KEY, value TEXT)")
+    written = run(
+        ["make", "baseline", "BIN=.venv-app/bin"], project, {"DATABASE_URL": before}
+    ).stdout
+    [baseline] = re.findall(r"wrote (\S+):", written)
+    try:
+        assert (
+            'op.create_table(\n        "settings"' in (project / baseline).read_text()
+        )
+    finally:
+        (project / baseline).unlink()
