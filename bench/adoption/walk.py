@@ -7,9 +7,12 @@ the project's `.venv-app`, as docs/adopting.md says), `make test-migrations`
 does not run: this does what can run there instead. On a new database per
 backend (SQLite; PostgreSQL on TEST_POSTGRES_URL through psycopg2; MySQL or
 MariaDB on TEST_MYSQL_URL through mysqlclient, the application's drivers) it
-runs `alembic upgrade head`, `downgrade base`, `upgrade head` again, and
-`upgrade head --sql` for each dialect, and prints how far each got and the
-one line each failure ends with. Every database it made is dropped.
+runs `alembic upgrade head`, then `downgrade base`. A downgrade that fails
+stops `downgrade base` there; like the harness, the walk goes on past it: on
+a new database upgraded to the revision below the broken one, it runs
+`downgrade base` again, until one reaches base. Then `upgrade head --sql`
+for each dialect. It prints how far each command got and the one line each
+failure ends with. Every database it made is dropped.
 """
 
 import argparse
@@ -28,12 +31,15 @@ import sqlalchemy as sa
 # The application's drivers, for the test servers' URLs.
 DRIVERS = {"postgresql": "postgresql+psycopg2", "mysql": "mysql+mysqldb"}
 VARIABLES = {"postgresql": "TEST_POSTGRES_URL", "mysql": "TEST_MYSQL_URL"}
-WALK = [("upgrade", "head"), ("downgrade", "base"), ("upgrade", "head")]
+# The revision a failed downgrade left the database at: the last step run.
+DOWN_TO = re.compile(r"Running downgrade \S+ -> ([0-9a-f]+)")
+MOST_ROUNDS = 30
 DIALECTS = ["sqlite", "postgresql", "mysql", "mariadb"]
 
 
-def alembic(project: Path, url: str, *arguments: str) -> tuple[int, str, float]:
-    """Run the application venv's alembic; its exit code, last line, seconds."""
+def alembic(project: Path, url: str, *arguments: str) -> tuple[int, str, str]:
+    """Run the application venv's alembic: its exit code, one line saying how
+    far it got, and the revision below the one whose downgrade failed."""
     started = time.perf_counter()
     result = subprocess.run(
         [".venv-app/bin/alembic", *arguments],
@@ -45,12 +51,16 @@ def alembic(project: Path, url: str, *arguments: str) -> tuple[int, str, float]:
     )
     output = (result.stdout + result.stderr).splitlines()
     steps = sum("Running " in line for line in output)
+    seconds = time.perf_counter() - started
     if not result.returncode:
-        return 0, f"{steps} revisions", time.perf_counter() - started
+        return 0, f"{steps} revisions ({seconds:.1f} s)", ""
     # The FAILED: line env.py prints, else the last line of a traceback.
     failed = [line for line in output if line.startswith("FAILED:")]
     last = (failed or result.stderr.strip().splitlines() or [""])[-1]
-    return result.returncode, f"after {steps}: {last}", time.perf_counter() - started
+    below = DOWN_TO.findall(result.stderr)
+    last = re.sub(r"[ \t]+", " ", last)
+    line = f"after {steps}: {last} ({seconds:.1f} s)"
+    return result.returncode, line, below[-1] if below else ""
 
 
 @contextmanager
@@ -88,22 +98,32 @@ def main() -> int:
     parser.add_argument("project", type=Path)
     project = parser.parse_args().project.resolve()
     for backend in ("sqlite", "postgresql", "mysql"):
+        walk(project, backend)
+    for dialect in DIALECTS:
+        _code, line, _below = alembic(
+            project, f"{dialect}://", "upgrade", "head", "--sql"
+        )
+        print(f"--sql {dialect}: {line}")
+    return 0
+
+
+def walk(project: Path, backend: str) -> None:
+    """Up to head, then down to base past every broken downgrade."""
+    top = "head"
+    for _round in range(MOST_ROUNDS):
         with fresh_database(backend, project) as url:
             if url is None:
                 print(f"{backend}: NOT TESTED (set {VARIABLES[backend]})")
-                continue
-            for command, target in WALK:
-                code, last, seconds = alembic(project, url, command, target)
-                print(f"{backend}: {command} {target}: {last} ({seconds:.1f} s)")
-                if code:
-                    break
-    for dialect in DIALECTS:
-        code, last, seconds = alembic(
-            project, f"{dialect}://", "upgrade", "head", "--sql"
-        )
-        shown = re.sub(r"\s+", " ", last) if code else "renders"
-        print(f"--sql {dialect}: {shown} ({seconds:.1f} s)")
-    return 0
+                return
+            code, line, _below = alembic(project, url, "upgrade", top)
+            print(f"{backend}: upgrade {top}: {line}")
+            if code:
+                return
+            code, line, below = alembic(project, url, "downgrade", "base")
+            print(f"{backend}: downgrade base: {line}")
+            if not code or not below:
+                return
+            top = below
 
 
 if __name__ == "__main__":
