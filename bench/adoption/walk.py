@@ -10,9 +10,10 @@ MariaDB on TEST_MYSQL_URL through mysqlclient, the application's drivers) it
 runs `alembic upgrade head`, then `downgrade base`. A downgrade that fails
 stops `downgrade base` there; like the harness, the walk goes on past it: on
 a new database upgraded to the revision below the broken one, it runs
-`downgrade base` again, until one reaches base. Then `upgrade head --sql`
-for each dialect. It prints how far each command got and the one line each
-failure ends with. Every database it made is dropped.
+`downgrade base` again, until one reaches base. Then it renders each
+revision alone as SQL for each dialect, as the harness's offline test does,
+in the application's venv. It prints how far each command got and the one
+line each failure ends with. Every database it made is dropped.
 """
 
 import argparse
@@ -99,12 +100,57 @@ def main() -> int:
     project = parser.parse_args().project.resolve()
     for backend in ("sqlite", "postgresql", "mysql"):
         walk(project, backend)
-    for dialect in DIALECTS:
-        _code, line, _below = alembic(
-            project, f"{dialect}://", "upgrade", "head", "--sql"
-        )
-        print(f"--sql {dialect}: {line}")
+    rendered = subprocess.run(
+        [".venv-app/bin/python", "-c", RENDER_EACH, models(project), *DIALECTS],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    print(rendered.stdout, end="")
     return 0
+
+
+def models(project: Path) -> str:
+    """The project's models module, which the revisions may need imported first
+    (docs/adopting.md: an application that reads settings at import)."""
+    return f"{project.name.replace('-', '_')}.models"
+
+
+# The offline test's work, run where the revisions can be read: each
+# revision's upgrade alone, for each dialect; one line per revision that
+# cannot render and does not say it is online-only.
+RENDER_EACH = """
+import importlib, io, os, sys
+
+importlib.import_module(sys.argv[1])
+
+from alembic.script import ScriptDirectory
+from migration_kit.offline import declared_reason, render, render_failure
+from migration_kit.settings import alembic_config
+
+config = alembic_config()
+scripts = ScriptDirectory.from_config(config)
+every = list(reversed(list(scripts.walk_revisions())))
+for dialect in sys.argv[2:]:
+    os.environ["DATABASE_URL"] = f"{dialect}://"
+    failed = online = 0
+    for script in every:
+        if declared_reason(script, dialect):
+            online += 1
+            continue
+        try:
+            render(config, scripts, script, io.StringIO())
+        except Exception as error:
+            failure = render_failure(script, error, dialect)
+            if failure.online_only:
+                online += 1
+            else:
+                failed += 1
+                print(f"--sql {dialect}: {failure}")
+    rendered = len(every) - failed - online
+    print(f"--sql {dialect}: {rendered} render, {online} online-only, {failed} fail")
+"""
 
 
 def walk(project: Path, backend: str) -> None:
