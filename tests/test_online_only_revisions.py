@@ -193,3 +193,50 @@ def test_real_sql_of_a_downgrade_gives_the_downgrade_advice(project) -> None:
         f"downgrade against the database (alembic downgrade {HEAD}), then render "
         f"the downgrades below it: alembic downgrade {HEAD}:<target> --sql"
     )
+
+
+# SQLite's batch mode copies the table, which it must read first: no --sql
+# there; the other dialects render an ALTER COLUMN.
+WIDENS_IN_BATCH = """\
+    with op.batch_alter_table("players") as batch:
+        batch.alter_column("name", type_=sa.Unicode(300))
+"""
+ON_SQLITE = '\nonline_only = {"sqlite": "batch mode reads the table to copy it"}\n'
+
+
+def test_online_only_on_one_dialect_renders_on_the_others(project) -> None:
+    with extra_revision(project, "f00dbad00013", HEAD, WIDENS_IN_BATCH, ON_SQLITE):
+        offline = offline_test(project)
+        postgresql = real_sql(project, "postgresql")
+        sqlite = real_sql(project, "sqlite")
+
+    assert offline.returncode == 0, offline.stdout
+    line = (
+        "ONLINE-ONLY f00dbad00013 (Test revision f00dbad00013.) on sqlite: "
+        "batch mode reads the table to copy it"
+    )
+    assert offline.stdout.count(line) == 1, offline.stdout
+    assert "12 passed" in offline.stdout
+    assert postgresql.returncode == 0, postgresql.stdout + postgresql.stderr
+    widened = "ALTER TABLE players ALTER COLUMN name TYPE VARCHAR(300)"
+    assert widened in postgresql.stdout
+    assert sqlite.stdout.splitlines()[-1] == (
+        "FAILED: revision f00dbad00013 (Test revision f00dbad00013.) is "
+        "online-only: batch mode reads the table to copy it. Run it against the "
+        "database (alembic upgrade f00dbad00013), then render the revisions "
+        "after it: alembic upgrade f00dbad00013:head --sql"
+    )
+
+
+def test_online_only_naming_no_dialect_is_one_line(project) -> None:
+    misspelt = '\nonline_only = {"sqlit": "batch mode reads the table"}\n'
+    with extra_revision(project, "f00dbad00014", HEAD, WIDENS_IN_BATCH, misspelt):
+        result = real_sql(project, "postgresql")
+
+    assert result.returncode != 0
+    assert result.stdout.splitlines()[-1] == (
+        "FAILED: revision f00dbad00014 (Test revision f00dbad00014.): online_only "
+        "names sqlit, not a dialect: use mariadb, mssql, mysql, oracle, "
+        "postgresql, sqlite"
+    )
+    assert "Traceback" not in result.stderr

@@ -41,6 +41,11 @@ class History:
     # README step 6: a seed_rows hook per revision id, for the rules its data
     # step relies on that the schema does not state.
     seed_rows: dict[str, str] = field(default_factory=dict)
+    # The application pins SQLAlchemy 1.4: it goes in a venv of its own
+    # (docs/adopting.md, "An application pinned to SQLAlchemy 1.4"), with
+    # these pins besides its own where its own resolve to releases it breaks on.
+    own_venv: bool = False
+    pins: tuple[str, ...] = ()
 
 
 HISTORIES = {
@@ -109,6 +114,48 @@ for metadata in (
     for table in metadata.sorted_tables:
         table.to_metadata(Base.metadata)
 ''',
+    ),
+    "superset": History(
+        distribution="apache-superset==6.1.0",
+        versions="superset/migrations/versions",
+        models='''"""Superset's models: the schema at the latest revision."""
+
+import os
+import tempfile
+
+from sqlalchemy.engine import make_url
+
+# Superset reads these when imported; migrations use none of them.
+os.environ.setdefault("SUPERSET_SECRET_KEY", "only-for-migrations")
+os.environ.setdefault("SUPERSET_HOME", tempfile.mkdtemp(prefix="superset-home-"))
+# Some revisions read the schema through Superset's own engine (db.engine),
+# not Alembic's connection: it must be the database being migrated. Under
+# --sql (a URL that names no database) Superset gets a scratch SQLite one.
+url = os.environ.get("DATABASE_URL", "sqlite:///superset_migrations.sqlite3")
+if make_url(url).database is None:
+    url = "sqlite://"
+os.environ.setdefault("SUPERSET__SQLALCHEMY_DATABASE_URI", url)
+
+from flask_appbuilder import Model  # noqa: E402
+from superset.app import create_app  # noqa: E402
+
+# Superset defines its models once its app exists (encrypted columns need it),
+# and its revisions use its db inside an app context.
+create_app().app_context().push()
+
+import superset.connectors.sqla.models  # noqa: E402, F401
+import superset.models.core  # noqa: E402, F401
+import superset.models.dashboard  # noqa: E402, F401
+import superset.models.slice  # noqa: E402, F401
+
+Base = Model
+''',
+        own_venv=True,
+        # flask-caching 2.4+ passes ignore_delete_many_errors, which 6.1's
+        # SupersetMetastoreCache refuses (create_app fails); the `superset`
+        # CLI imports rich, which the wheel does not require; the drivers
+        # are Superset's own (its postgres and mysql extras).
+        pins=("flask-caching<2.4", "rich", "psycopg2-binary", "mysqlclient"),
     ),
 }
 
@@ -233,14 +280,17 @@ def adopt(name: str, into: Path, naive: bool = False) -> Path:
         "recursive_version_locations = true under [alembic]",
     )
 
-    work.step("2. the application as a dependency")
-    work.replace(
-        "pyproject.toml",
-        '    "sqlalchemy>=2.0",\n',
-        f'    "sqlalchemy>=2.0",\n    "{history.distribution}",\n',
-        f'"{history.distribution}" added to dependencies',
-    )
-    work.run("make", "install")
+    if history.own_venv:
+        application_venv(work, history, wheel)
+    else:
+        work.step("2. the application as a dependency")
+        work.replace(
+            "pyproject.toml",
+            '    "sqlalchemy>=2.0",\n',
+            f'    "sqlalchemy>=2.0",\n    "{history.distribution}",\n',
+            f'"{history.distribution}" added to dependencies',
+        )
+        work.run("make", "install")
 
     work.step("3. models.py imports the application's models")
     (project / f"src/{package}/models.py").write_text(history.models)
@@ -271,6 +321,20 @@ def adopt(name: str, into: Path, naive: bool = False) -> Path:
         f"# Adopting {history.distribution}\n\n" + "\n".join(work.log) + "\n"
     )
     return project
+
+
+def application_venv(work: Adoption, history: History, wheel: Path) -> None:
+    """docs/adopting.md, "An application pinned to SQLAlchemy 1.4": its own
+    venv, by the guide's commands; the project's .venv (make install) for lint."""
+    work.step("2. the application in a venv of its own (it pins SQLAlchemy 1.4)")
+    pip = ".venv-app/bin/pip"
+    venv = (sys.executable, "-m", "venv", ".venv-app")
+    work.run(*venv, shown="python3 -m venv .venv-app")
+    work.run(
+        pip, "install", "--quiet", str(wheel), *history.pins, "alembic>=1.16.3", "ruff"
+    )
+    work.run(pip, "install", "--quiet", "--no-deps", "-e", "migration-kit", "-e", ".")
+    work.run("make", "install")
 
 
 def make_baseline(work: Adoption, history: History) -> None:
@@ -381,6 +445,7 @@ READS_THE_DATABASE = {
     "autoload_with=": "reflects a table from the database",
     ".query(": "reads rows through a Session on the connection",
     "storage.migration.utils import": "its helpers inspect the database",
+    "migrations.shared.utils import": "its helpers inspect the database",
 }
 
 

@@ -12,7 +12,7 @@ from logging.config import fileConfig
 from alembic import context
 from migration_kit import environment
 from migration_kit.database import database_url
-from sqlalchemy import Connection
+from sqlalchemy.engine import Connection
 
 from {{ cookiecutter.package_name }}.models import Base
 

@@ -14,6 +14,8 @@ which rows still need it (``pending``): a new run skips the rows done, and no
 row is changed twice. A failure says how far it got (errors.py).
 """
 
+from __future__ import annotations
+
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping

@@ -27,9 +27,9 @@ from alembic.config import Config
 from alembic.operations import ops
 from alembic.runtime.migration import MigrationContext
 from alembic.util import CommandError
-from sqlalchemy import Engine, MetaData, Table, event
+from sqlalchemy import MetaData, Table, event
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Engine
 from sqlalchemy.schema import conv, sort_tables_and_constraints
 
 from .connection_errors import CONNECT_ERRORS, connection_failure

@@ -18,6 +18,7 @@ from types import FrameType
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
+from .driver_errors import error_codes
 from .errors import one_line
 from .urls import redacted, shown
 
@@ -55,22 +56,23 @@ def connection_failure(error: Exception, url: URL, variable: str) -> str:
     reason = redacted(one_line(cause), url)
     where = f"{variable} {shown(url)}"
     option = refused_option(cause, reason, url)
+    codes = error_codes(cause)
     if option:
         return (
             f"{where}: the driver refused the query option {option} ({reason}): "
             "correct or remove it."
         )
-    if _codes(cause) & LOGIN_REFUSED or LOGIN_REFUSED_TEXT.search(reason):
+    if codes & LOGIN_REFUSED or LOGIN_REFUSED_TEXT.search(reason):
         return (
             f"{where}: the server refused the login ({reason}): check the user "
             "name and password, and that this user may log in from here."
         )
-    if _codes(cause) & NO_CONNECTION_LEFT or NO_CONNECTION_LEFT_TEXT.search(reason):
+    if codes & NO_CONNECTION_LEFT or NO_CONNECTION_LEFT_TEXT.search(reason):
         return (
             f"{where}: the server has no connection left for user {url.username} "
             f"({reason}): {raise_limit(url)}, or end that user's idle sessions."
         )
-    if _codes(cause) & NO_DATABASE or NO_DATABASE_TEXT.search(reason):
+    if codes & NO_DATABASE or NO_DATABASE_TEXT.search(reason):
         return f"{where}: {reason}: create the database or correct its name."
     if url.get_backend_name() == "sqlite":
         return (
@@ -138,10 +140,3 @@ def refused_option(cause: BaseException, reason: str, url: URL) -> str:
     if isinstance(cause, TypeError | ValueError) and url.query:
         return ", ".join(url.query)
     return ""
-
-
-def _codes(cause: BaseException) -> set[str | int]:
-    """The error's SQLSTATE (psycopg, asyncpg, PyMySQL) and MySQL error number."""
-    args = getattr(cause, "args", ())
-    number = args[0] if args and isinstance(args[0], int) else None
-    return {code for code in (getattr(cause, "sqlstate", None), number) if code}

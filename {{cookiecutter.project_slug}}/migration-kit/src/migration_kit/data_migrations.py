@@ -4,6 +4,8 @@ These are tools, like Alembic's ``op``: they never describe tables. Tables are
 described by the frozen models inside each revision.
 """
 
+from __future__ import annotations
+
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence

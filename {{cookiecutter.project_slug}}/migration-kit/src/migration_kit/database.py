@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 from alembic.config import Config
 from alembic.util import CommandError
-from sqlalchemy import Engine, create_engine
-from sqlalchemy.engine import URL
+from sqlalchemy import create_engine
+from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import NoSuchModuleError
 from sqlalchemy.pool import NullPool
 
@@ -111,3 +111,25 @@ async def _run_async(engine: AsyncEngine, work: Callable[[Engine], None]) -> Non
         await greenlet_spawn(work, engine.sync_engine)
     finally:
         await engine.dispose()
+
+
+def commit(connection: Connection) -> None:
+    """Commit what ran on ``connection`` outside any revision.
+
+    On SQLAlchemy 1.4 (an application pinned to it, docs/adopting.md) the
+    Connection is 1.4's own, without ``commit()``: its revisions pass plain
+    strings to ``execute``, which only that mode takes. The driver's
+    transaction is committed instead.
+    """
+    if hasattr(connection, "commit"):
+        connection.commit()
+    else:
+        connection.connection.commit()
+
+
+def rollback(connection: Connection) -> None:
+    """Roll back what ran on ``connection`` outside any revision (as ``commit``)."""
+    if hasattr(connection, "rollback"):
+        connection.rollback()
+    else:
+        connection.connection.rollback()

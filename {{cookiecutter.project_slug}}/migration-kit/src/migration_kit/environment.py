@@ -23,13 +23,18 @@ from typing import Any
 from alembic import context
 from alembic.config import Config
 from alembic.util import CommandError
-from sqlalchemy import Connection, Engine
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Connection, Engine
 
 from . import frozen_models, history, verify
 from .comparison import context_options
 from .connection_errors import CONNECT_ERRORS, connection_failure
-from .database import database_url, listing_history, migration_engine, run_with_engine
+from .database import (
+    commit,
+    database_url,
+    listing_history,
+    migration_engine,
+    run_with_engine,
+)
 from .errors import one_line_failures
 from .locking import migration_lock, wait_seconds
 from .offline import one_line_render_failures, refuse_online_only
@@ -56,7 +61,7 @@ def rendering(url: URL) -> Iterator[None]:
     """Around ``run_migrations()`` under ``--sql``: one line per failure, and
     the same timeouts as an online run, in the reviewed SQL."""
     history.load(context.script)
-    with one_line_render_failures(context.script):
+    with one_line_render_failures(context.script, url.get_backend_name()):
         for statement in timeout_statements(url.get_backend_name()):
             context.execute(statement)
         yield
@@ -127,7 +132,7 @@ def _set_timeouts(connection: Connection) -> None:
         connection.exec_driver_sql(statement)
     if statements:
         # Alembic never commits what ran before context.configure(): commit it.
-        connection.commit()
+        commit(connection)
 
 
 def connect(engine: Engine) -> Connection:

@@ -29,6 +29,8 @@ types do not survive; a data step rarely needs them, and the comparison of
 values still follows the real column's collation.
 """
 
+from __future__ import annotations
+
 import ast
 import functools
 import keyword

@@ -31,6 +31,7 @@ from .offline import LINTING, render, render_failure
 
 # Offline mode only needs the dialect: nothing ever connects to this.
 LINT_URL = "postgresql+psycopg://lint@localhost/lint"
+LINT_DIALECT = "postgresql"
 
 
 def squawk_ignore(*rules: str) -> None:
@@ -193,7 +194,7 @@ def render_file(
     # Whatever the revision raised (CompileError, NotImplementedError, ...):
     # one line, and the other revisions are still linted.
     except Exception as error:
-        cause = render_failure(revision, error).cause
+        cause = render_failure(revision, error, LINT_DIALECT).cause
         print(f"not linted: {source.name}: {cause}", file=sys.stderr)
         return None
     return rendered

@@ -25,9 +25,12 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 from alembic.util import CommandError
-from sqlalchemy import Connection, text
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
+from .database import commit, rollback
+from .driver_errors import sqlstate
 from .errors import NOTHING_MIGRATED, one_line
 from .settings import setting
 
@@ -92,7 +95,7 @@ def _postgresql_lock(connection: Connection, wait: int) -> Iterator[None]:
         connection.execute(text("SELECT pg_advisory_lock(:key)"), key)
         # Alembic never commits what ran before context.configure(): commit
         # it, or the whole upgrade would be rolled back with it.
-        connection.commit()
+        commit(connection)
     try:
         yield
     finally:
@@ -105,7 +108,7 @@ def _mysql_lock(connection: Connection, wait: int) -> Iterator[None]:
         name = {"name": mysql_name(connection.scalar(text("SELECT DATABASE()")))}
         get_lock = text("SELECT GET_LOCK(:name, :wait)")
         acquired = connection.scalar(get_lock, {**name, "wait": wait})
-        connection.commit()
+        commit(connection)
     # 0: the wait ran out; NULL: it was ended early (KILL QUERY, an error).
     if acquired is None:
         raise _wait_ended("GET_LOCK returned NULL: the wait was killed or failed")
@@ -124,7 +127,7 @@ def _waiting(wait: int) -> Iterator[None]:
         yield
     # DBAPIError: asyncpg's lock_not_available is not an OperationalError.
     except DBAPIError as error:
-        if getattr(error.orig, "sqlstate", None) == "55P03":  # lock_not_available
+        if sqlstate(error.orig) == "55P03":  # lock_not_available
             raise _still_locked(wait) from None
         reason = f"{type(error.orig).__name__}: {one_line(error.orig)}"
         raise _wait_ended(reason, lost=error.connection_invalidated) from None
@@ -134,9 +137,9 @@ def _release(connection: Connection, statement: str, parameters: dict) -> None:
     # A connection that broke has lost its session, and the lock with it.
     if connection.invalidated:
         return
-    connection.rollback()
+    rollback(connection)
     connection.execute(text(statement), parameters)
-    connection.commit()
+    commit(connection)
 
 
 def _still_locked(wait: int) -> CommandError:

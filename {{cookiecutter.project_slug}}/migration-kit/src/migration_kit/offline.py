@@ -9,6 +9,10 @@ needs a database (``sa.inspect(op.get_bind())``, a SELECT through
 
     online_only = "reads the existing indexes with sa.inspect()"
 
+or, when only some dialects need the database, names them:
+
+    online_only = {"sqlite": "batch mode reads the table to copy it"}
+
 Such a revision stops ``--sql`` with one line, so SQL missing a data step is
 never handed on as if it were whole. The offline test lists it instead of
 failing. ``make lint-migrations`` still lints its schema operations: while it
@@ -63,10 +67,28 @@ def linting(migration: MigrationContext) -> bool:
     return bool(migration.config and migration.config.attributes.get(LINTING))
 
 
-def declared_reason(script: Script) -> str | None:
-    """The revision's own ``online_only = "why"``, if it declares one."""
-    reason = getattr(script.module, "online_only", None)
+def declared_reason(script: Script, dialect: str) -> str | None:
+    """The revision's own ``online_only`` for ``dialect``, if it declares one.
+
+    A string holds for every dialect; a dict names the dialects it holds
+    for (``mysql`` covers MariaDB too).
+    """
+    declared = getattr(script.module, "online_only", None)
+    if not isinstance(declared, dict):
+        return str(declared) if declared else None
+    if unknown := sorted(set(declared) - DIALECT_NAMES):
+        raise CommandError(
+            f"revision {titled(script)}: online_only names {', '.join(unknown)}, "
+            f"not a dialect: use {', '.join(sorted(DIALECT_NAMES))}"
+        )
+    reason = declared.get(dialect)
+    if reason is None and dialect == "mariadb":
+        reason = declared.get("mysql")
     return str(reason) if reason else None
+
+
+# The dialects SQLAlchemy ships, as ``dialect.name`` spells them.
+DIALECT_NAMES = {"mariadb", "mssql", "mysql", "oracle", "postgresql", "sqlite"}
 
 
 def refuse_online_only(ctx: MigrationContext, step: MigrationInfo, **_: Any) -> None:
@@ -78,16 +100,16 @@ def refuse_online_only(ctx: MigrationContext, step: MigrationInfo, **_: Any) -> 
     if linting(ctx):
         return
     for script in step.up_revisions:
-        if reason := declared_reason(script):
+        if reason := declared_reason(script, ctx.dialect.name):
             raise OnlineOnly(reason, script, downgrading=not step.is_upgrade)
 
 
 class RenderFailure(CommandError):
     """A revision that cannot render as SQL, in one line that names it."""
 
-    def __init__(self, script: Script, error: BaseException) -> None:
+    def __init__(self, script: Script, error: BaseException, dialect: str) -> None:
         self.script = script
-        self.online_only = online_only_reason(script, error)
+        self.online_only = online_only_reason(script, error, dialect)
         # What went wrong, without the revision: the original error.
         self.cause = f"{type(error).__name__}: {one_line(error).rstrip('.')}"
         name = described(script)
@@ -130,7 +152,7 @@ DECLARE_IT = (
 
 
 @contextmanager
-def one_line_render_failures(scripts: ScriptDirectory) -> Iterator[None]:
+def one_line_render_failures(scripts: ScriptDirectory, dialect: str) -> Iterator[None]:
     """env.py under ``--sql``: a revision that cannot render fails in one line.
 
     Errors raised outside a revision pass through unchanged. The original
@@ -142,14 +164,14 @@ def one_line_render_failures(scripts: ScriptDirectory) -> Iterator[None]:
         script = getattr(error, "script", None) or failing_script(error, scripts)
         if script is None:
             raise
-        raise render_failure(script, error) from error
+        raise render_failure(script, error, dialect) from error
 
 
-def render_failure(script: Script, error: BaseException) -> RenderFailure:
-    """``error``, met while ``script`` rendered, as one RenderFailure."""
+def render_failure(script: Script, error: BaseException, dialect: str) -> RenderFailure:
+    """``error``, met while ``script`` rendered for ``dialect``, in one line."""
     if isinstance(error, RenderFailure):
         return error
-    return RenderFailure(script, error)
+    return RenderFailure(script, error, dialect)
 
 
 def failing_script(error: BaseException, scripts: ScriptDirectory) -> Script | None:
@@ -158,13 +180,15 @@ def failing_script(error: BaseException, scripts: ScriptDirectory) -> Script | N
     return scripts.get_revision(step.revision) if step else None
 
 
-def online_only_reason(script: Script, error: BaseException | None) -> str | None:
+def online_only_reason(
+    script: Script, error: BaseException | None, dialect: str
+) -> str | None:
     """Why ``script`` cannot render, if it is online-only; None for a real failure.
 
-    Online-only: it declares ``online_only``, or one of the project's helpers
-    refused a step (an OnlineOnly in the chain of errors).
+    Online-only: it declares ``online_only`` (for ``dialect``), or one of the
+    project's helpers refused a step (an OnlineOnly in the chain of errors).
     """
-    if reason := declared_reason(script):
+    if reason := declared_reason(script, dialect):
         return reason
     while error is not None:
         if isinstance(error, OnlineOnly):

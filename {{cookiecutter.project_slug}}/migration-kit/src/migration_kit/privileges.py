@@ -7,6 +7,8 @@ CREATE on the public schema to other roles) fails there.
 
 import re
 
+from .driver_errors import error_codes
+
 # PostgreSQL's insufficient_privilege; MySQL/MariaDB: command denied, access denied.
 NO_PRIVILEGE = {"42501", 1142, 1044}
 NO_CREATE_ON_SCHEMA = re.compile(r"permission denied for schema (\S+)")
@@ -63,10 +65,3 @@ def role_name(user: str | None) -> str:
     if PLAIN_NAME.fullmatch(user):
         return user
     return '"' + user.replace('"', '""') + '"'
-
-
-def error_codes(cause: BaseException) -> set[str | int]:
-    """The error's SQLSTATE (psycopg, asyncpg) and MySQL error number (PyMySQL)."""
-    args = getattr(cause, "args", None) or (None,)
-    number = args[0] if isinstance(args[0], int) else None
-    return {code for code in (getattr(cause, "sqlstate", None), number) if code}

@@ -15,7 +15,8 @@ revision ends with ``PRAGMA foreign_key_check``, and any violation fails it.
 from typing import Any
 
 from alembic.util import CommandError
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
 
 
 def make_transactional(engine: Engine, wait_seconds: int | None = None) -> None:

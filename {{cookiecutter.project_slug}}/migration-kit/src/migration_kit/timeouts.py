@@ -22,6 +22,8 @@ from typing import Any
 
 from alembic.util import CommandError
 
+from .driver_errors import mysql_error_number, sqlstate
+
 DEFAULTS = {
     "lock_timeout": ("MIGRATION_LOCK_TIMEOUT", "5s"),
     "statement_timeout": ("MIGRATION_STATEMENT_TIMEOUT", "15min"),
@@ -88,16 +90,15 @@ def milliseconds(match: re.Match[str]) -> float:
 
 def hint(cause: Any) -> str:
     """What to do when a statement failed because a timeout expired."""
-    sqlstate = getattr(cause, "sqlstate", None)
-    args = getattr(cause, "args", None) or (None,)
+    state = sqlstate(cause)
     # PostgreSQL's lock_not_available, or MySQL's lock wait timeout.
-    if sqlstate == "55P03" or args[0] == MYSQL_LOCK_WAIT_TIMEOUT:
+    if state == "55P03" or mysql_error_number(cause) == MYSQL_LOCK_WAIT_TIMEOUT:
         variable = DEFAULTS["lock_timeout"][0]
         return (
             "another session holds a lock on the table or its rows: run it again "
             f"when that is done, or wait longer with {variable}"
         )
-    if sqlstate == "57014":  # query_canceled
+    if state == "57014":  # query_canceled
         variable = DEFAULTS["statement_timeout"][0]
         return f"a statement ran too long: raise {variable} for this run"
     return ""

@@ -4,7 +4,8 @@ Each revision renders on its own, without a database. One that cannot render
 fails in one line naming it and the cause, and hides none after it. An
 online-only revision (it reads rows, see ``offline.py``) is listed at the end
 of the run instead: ``--sql`` refuses it on purpose. One that declares itself
-online-only is listed without rendering.
+online-only is listed without rendering; one that declares it for some
+dialects renders for the others.
 """
 
 import io
@@ -35,24 +36,24 @@ RENDERED: dict[str, dict[str, Exception | None]] = {}
 def test_revision_renders_as_sql(
     dialect: str, revision: Script, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if reason := declared_reason(revision):
+    if reason := declared_reason(revision, dialect):
         # It says it needs a database: rendering it would only show that again.
         online_only(revision, reason)
         return
     monkeypatch.setenv("DATABASE_URL", f"{dialect}://")
     if dialect not in RENDERED:
-        RENDERED[dialect] = rendered_in_runs()
+        RENDERED[dialect] = rendered_in_runs(dialect)
     if revision.revision in RENDERED[dialect]:
         error = RENDERED[dialect][revision.revision]
         if error is None:
             return
-        failure = render_failure(revision, error)
+        failure = render_failure(revision, error, dialect)
     else:
         output = io.StringIO()
         try:
             render(alembic_config(), script_directory(), revision, output)
         except Exception as error:
-            failure = render_failure(revision, error)
+            failure = render_failure(revision, error, dialect)
         else:
             # Each revision ends by moving alembic_version to itself.
             assert revision.revision in output.getvalue(), output.getvalue()
@@ -63,7 +64,7 @@ def test_revision_renders_as_sql(
     online_only(revision, failure.online_only)
 
 
-def rendered_in_runs() -> dict[str, Exception | None]:
+def rendered_in_runs(dialect: str) -> dict[str, Exception | None]:
     """Each revision's outcome, rendered in as few runs of env.py as it takes.
 
     A run is the revisions in order, parents first, up to one declared
@@ -77,7 +78,7 @@ def rendered_in_runs() -> dict[str, Exception | None]:
     while pending:
         run = []
         for script in pending:
-            if declared_reason(script):
+            if declared_reason(script, dialect):
                 break
             run.append(script)
         pending = pending[len(run) + (len(run) < len(pending)) :]
@@ -105,7 +106,13 @@ def rendered_in_runs() -> dict[str, Exception | None]:
 
 
 def online_only(revision: Script, reason: str) -> None:
-    """Listed once at the end of the run (conftest.py), whatever the dialect."""
-    ONLINE_ONLY.setdefault(
-        revision.revision, f"ONLINE-ONLY {titled(revision)}: {reason}"
-    )
+    """Listed once at the end of the run (plugin.py), whatever the dialect;
+    a revision online-only on some dialects names them."""
+    declared = getattr(revision.module, "online_only", None)
+    if not isinstance(declared, dict):
+        line = f"ONLINE-ONLY {titled(revision)}: {reason}"
+        ONLINE_ONLY.setdefault(revision.revision, line)
+        return
+    dialects = ", ".join(sorted(d for d, why in declared.items() if why == reason))
+    line = f"ONLINE-ONLY {titled(revision)} on {dialects}: {reason}"
+    ONLINE_ONLY.setdefault(f"{revision.revision} {reason}", line)
