@@ -26,7 +26,7 @@ from alembic.util import CommandError
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
 
-from . import frozen_models, history
+from . import applied, frozen_models, history
 from .comparison import context_options
 from .connection_errors import CONNECT_ERRORS, connection_failure
 from .database import database_url, listing_history, migration_engine, run_with_engine
@@ -71,8 +71,8 @@ def online_options(connection: Connection) -> dict[str, Any]:
         "transactional_ddl": True if dialect == "sqlite" else None,
         # One transaction per revision: a failure keeps the revisions before it.
         "transaction_per_migration": True,
-        # Runs inside each revision's transaction, before it commits.
-        "on_version_apply": check_foreign_keys,
+        # Run inside each revision's transaction, before it commits.
+        "on_version_apply": (check_foreign_keys, applied.record_step),
         "template_args": SCAFFOLD_ARGS,  # alembic revision --autogenerate
     }
 
@@ -102,15 +102,21 @@ def run_online(config: Config, run: Callable[[Connection], None]) -> None:
     # config.set_main_option would break on a "%" in the password. An async
     # driver runs the same steps in asyncio.run, as Alembic's async template.
     engine = migration_engine(database_url(config))
-    run_with_engine(engine, lambda engine: _locked(engine, run))
+    keeps_sums = frozen_models.command_name(config) in applied.MOVING
+    run_with_engine(engine, lambda engine: _locked(engine, run, keeps_sums))
 
 
-def _locked(engine: Engine, run: Callable[[Connection], None]) -> None:
+def _locked(
+    engine: Engine, run: Callable[[Connection], None], keeps_sums: bool
+) -> None:
     if engine.dialect.name == "sqlite":
         # No lock table here: SQLite's own write lock, as long as a lock wait.
         make_transactional(engine, wait_seconds())
     with connect(engine) as connection, migration_lock(connection):
         _set_timeouts(connection)
+        if keeps_sums:
+            # What this database ran, beside alembic_version (applied.py).
+            applied.prepare(connection, history.load(context.script))
         run(connection)
 
 
