@@ -83,8 +83,9 @@ def _check(
                 f"or, if this database needs nothing from it, run again with "
                 f"{ACCEPT_VARIABLE}={found.revision}"
             )
+        gone = sums.c.revision_id.in_(replaces(found))
+        connection.execute(sums.delete().where(gone))
         _write(connection, found)
-        connection.execute(sums.delete().where(sums.c.revision_id.in_(replaces(found))))
 
 
 def _known(script: ScriptDirectory, recorded: dict[str, str]) -> list[str]:
