@@ -29,7 +29,9 @@ from .ledger import fingerprint
 
 TABLE = "alembic_version_sums"
 ACCEPT_VARIABLE = "MIGRATION_ACCEPT_CHANGED"
-# Set on a connection whose run keeps the table; read by ``record_step``.
+# Set on a connection whose run should keep the table (environment.py), and
+# once it does (``prepare``), for ``record_step``.
+WANTED = "migration_kit.applied.wanted"
 KEEPING = "migration_kit.applied"
 # The commands that move alembic_version.
 MOVING = {"upgrade", "downgrade", "stamp"}

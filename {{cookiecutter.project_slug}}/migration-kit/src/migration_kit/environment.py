@@ -77,10 +77,16 @@ def online_options(connection: Connection) -> dict[str, Any]:
     }
 
 
-def running(connection: Connection) -> Any:
-    """Around ``run_migrations()``: a failed revision becomes one line naming it."""
-    history.load(context.script)
-    return one_line_failures(connection.dialect.name, connection.engine.url.username)
+@contextmanager
+def running(connection: Connection) -> Iterator[None]:
+    """Around ``run_migrations()``: a failed revision becomes one line naming
+    it; a run that moves alembic_version first checks what the database ran."""
+    script = history.load(context.script)
+    user = connection.engine.url.username
+    with one_line_failures(connection.dialect.name, user):
+        if connection.info.get(applied.WANTED):
+            applied.prepare(connection, script)
+        yield
 
 
 def run_online(config: Config, run: Callable[[Connection], None]) -> None:
@@ -114,9 +120,8 @@ def _locked(
         make_transactional(engine, wait_seconds())
     with connect(engine) as connection, migration_lock(connection):
         _set_timeouts(connection)
-        if keeps_sums:
-            # What this database ran, beside alembic_version (applied.py).
-            applied.prepare(connection, history.load(context.script))
+        # What this database ran, kept beside alembic_version (applied.py).
+        connection.info[applied.WANTED] = keeps_sums
         run(connection)
 
 
