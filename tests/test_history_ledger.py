@@ -249,6 +249,8 @@ def test_squash_proves_itself_and_older_databases_upgrade_to_head(
     # Tests of their own for the samples' revisions, which the squash replaces.
     for sample_test in clean.glob("tests/test_sample_*.py"):
         sample_test.unlink()
+    older = {"DATABASE_URL": f"sqlite:///{tmp_path / 'older.sqlite3'}"}
+    run([".venv/bin/alembic", "upgrade", FIRST], clean, env=older)
     with fresh_database("sqlite", tmp_path) as url:
         before = {"DATABASE_URL": url}
         run(["make", "migrate"], clean, env={**before})
@@ -265,5 +267,12 @@ def test_squash_proves_itself_and_older_databases_upgrade_to_head(
         run(["make", "migrate"], clean, env=before)
         current = run([".venv/bin/alembic", "current"], clean, env=before).stdout
         assert "a1b2c3d4e504 (head)" in current
+    # One older than the squash point is told how to get there.
+    [line] = error_lines(fails(["make", "migrate"], clean, env=older))
+    assert line == (
+        f"FAILED: this database is at {FIRST}, which make squash replaced with "
+        "a1b2c3d4e503: upgrade it to a1b2c3d4e503 with the release before the "
+        "squash first (docs/history.md)."
+    )
     run([".venv/bin/pytest", "-q", "-p", "no:cacheprovider"], clean)
     assert HEAD not in (clean / "migrations/versions.sum").read_text()

@@ -52,12 +52,27 @@ def prepare(connection: sa.Connection, script: ScriptDirectory) -> None:
     recorded = dict(connection.execute(sa.select(sums)).tuples().all())
     with quiet_alembic_log():  # its "Context impl" lines come again in the run
         heads = MigrationContext.configure(connection).get_current_heads()
+    _refuse_squashed_away(script, heads)
     if recorded:
         _check(connection, script, recorded)
     elif heads:
         _adopt(connection, script, heads)
     connection.commit()
     connection.info[KEEPING] = True
+
+
+def _refuse_squashed_away(script: ScriptDirectory, heads: tuple[str, ...]) -> None:
+    """A database still at a revision that ``make squash`` replaced."""
+    files = list(script.walk_revisions())
+    known = {found.revision for found in files}
+    for head in set(heads) - known:
+        for found in files:
+            if head in replaces(found):
+                raise CommandError(
+                    f"this database is at {head}, which make squash replaced with "
+                    f"{found.revision}: upgrade it to {found.revision} with the "
+                    "release before the squash first (docs/history.md)."
+                )
 
 
 def _adopt(connection: sa.Connection, script: ScriptDirectory, heads) -> None:
