@@ -365,7 +365,7 @@ def _fill(
     # Keys to other tables get rows that exist there, all their columns at once.
     targets = {
         key: _existing_keys(connection, key)
-        for key in table.foreign_key_constraints
+        for key in _keys_in_order(table)
         if not any(_self_referring(c) for c in key.columns)
     }
     for key, found in targets.items():
@@ -421,6 +421,12 @@ def _self_referring(column: sa.Column) -> bool:
 
 def _always_null(i: int) -> None:
     return None
+
+
+def _keys_in_order(table: sa.Table) -> list[sa.ForeignKeyConstraint]:
+    """The table's foreign keys, in the same order in every run: a set's order
+    changes from run to run, and so would the rows each key draws."""
+    return sorted(table.foreign_key_constraints, key=lambda key: key.column_keys)
 
 
 def _existing_keys(connection: sa.Connection, key: sa.ForeignKeyConstraint) -> list:
@@ -484,7 +490,7 @@ def _point_at_own_rows(
 ) -> None:
     """A nullable self-reference: some rows point at the row before them."""
     pk = list(table.primary_key.columns)
-    for key in table.foreign_key_constraints:
+    for key in _keys_in_order(table):
         own = all(_self_referring(c) for c in key.columns)
         if not (own and pk and all(c.nullable for c in key.columns)):
             continue
