@@ -18,8 +18,10 @@ versions.sum follows. The new revision lists the ids it replaced in
 them (applied.py).
 """
 
+import copy
 import datetime
 import decimal
+import re
 import shutil
 import subprocess
 import sys
@@ -45,6 +47,8 @@ from . import baseline, history, ledger
 from .settings import alembic_config, project_root
 
 Rows = dict[str, list[dict[str, Any]]]
+# Casts, parentheses and spaces: how PostgreSQL rewords a check constraint.
+CHECK_NOISE = re.compile(r"::[a-z ]+(\[\])?|[()\s]")
 # The imports a rendered value needs, by the type of the value.
 VALUE_IMPORTS = {
     datetime.date: "import datetime",
@@ -384,7 +388,7 @@ def first_difference(before: tuple[dict, Rows], after: tuple[dict, Rows]) -> str
     from .harness.schema_snapshot import differences
     from .harness.table_rows import difference
 
-    changes = differences(before[0], after[0])
+    changes = differences(*(checks_in_any_words(shape) for shape in (before, after)))
     if changes:
         return changes[0]
     for table in sorted(before[1].keys() | after[1].keys()):
@@ -393,6 +397,20 @@ def first_difference(before: tuple[dict, Rows], after: tuple[dict, Rows]) -> str
         if change:
             return f"{table}: {change}"
     return ""
+
+
+def checks_in_any_words(state: tuple[dict, Rows]) -> dict:
+    """The schema with each check constraint's text without casts or
+    parentheses: PostgreSQL stores the text it was given in words of its own
+    (``x IN ('a')`` comes back as ``(x)::text = ANY (ARRAY[...]))``), and
+    those words, given again, come back in other ones."""
+    shape = copy.deepcopy(state[0])
+    for table in shape.get("tables", {}).values():
+        if "check constraints" in table:
+            table["check constraints"] = sorted(
+                CHECK_NOISE.sub("", check) for check in table["check constraints"]
+            )
+    return shape
 
 
 def write(
