@@ -8,7 +8,6 @@ with one revision, proved on every backend, which databases migrated before
 it and later revisions keep working with.
 """
 
-import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .baking import run, unchecked
+from .baking import GIT, run, unchecked
 from .production import FIRST, HEAD, fresh_database, server_url
 
 BACKENDS = ["sqlite", "postgresql", "mysql"]
@@ -24,15 +23,6 @@ SAMPLE = (
     "migrations/versions/"
     "2026_01_02_0000-8f7a6b5c4d02_sample_move_team_names_into_teams.py"
 )
-# git as on a fresh machine: no user or system config (signing, hooks, aliases).
-GIT = {
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_AUTHOR_NAME": "Template Test",
-    "GIT_AUTHOR_EMAIL": "template-test@example.invalid",
-    "GIT_COMMITTER_NAME": "Template Test",
-    "GIT_COMMITTER_EMAIL": "template-test@example.invalid",
-}
 SQLITE_ONLY = {
     "TEST_POSTGRES_URL": "",
     "TEST_MYSQL_URL": "",
