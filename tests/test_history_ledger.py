@@ -200,6 +200,11 @@ def test_two_branches_conflict_in_the_head_file_and_the_readme_resolves_it(
 ) -> None:
     git("switch", "--quiet", "-c", "add-coach", cwd=clean)
     run(["make", "revision", "m=add coach"], clean)
+    # make revision recorded it in both files (alembic.ini's post-write hook).
+    [coach] = clean.glob("migrations/versions/*_add_coach.py")
+    coach_id = coach.name.split("-", 1)[1].split("_", 1)[0]
+    assert (clean / "migrations/head").read_text() == f"{coach_id}\n"
+    assert f"\n{coach_id} " in (clean / "migrations/versions.sum").read_text()
     git("add", "migrations", cwd=clean)
     git("commit", "--quiet", "-m", "Add coach", cwd=clean)
     git("switch", "--quiet", "main", cwd=clean)
