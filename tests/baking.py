@@ -5,6 +5,15 @@ import subprocess
 from pathlib import Path
 
 TEMPLATE = Path(__file__).resolve().parents[1]
+# git as on a fresh machine: no user or system config (signing, hooks, aliases).
+GIT = {
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "Template Test",
+    "GIT_AUTHOR_EMAIL": "template-test@example.invalid",
+    "GIT_COMMITTER_NAME": "Template Test",
+    "GIT_COMMITTER_EMAIL": "template-test@example.invalid",
+}
 # The generic tests a bake brings in through tests/test_migrations.py, by node.
 GENERIC = "tests/test_migrations.py"
 STAIRWAY = (f"{GENERIC}::test_stairway", f"{GENERIC}::test_downgrade_leaves_no_trace")

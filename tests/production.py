@@ -20,6 +20,9 @@ ASYNC_DRIVERS = {
     "postgresql": "postgresql+asyncpg",
     "mysql": "mysql+aiomysql",
 }
+# What alembic keeps in a migrated database, besides the schema: the
+# revision, and each applied revision's fingerprint (docs/history.md).
+BOOKKEEPING = {"alembic_version", "alembic_version_sums"}
 FIRST = "5d3e0a1c2b01"
 HEAD = "8f7a6b5c4d02"
 PLAYERS = (

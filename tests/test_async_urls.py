@@ -11,6 +11,7 @@ import pytest
 
 from .baking import run
 from .production import (
+    BOOKKEEPING,
     HEAD,
     alembic,
     failure_line,
@@ -37,7 +38,7 @@ def test_make_targets_on_an_async_url(project, backend, tmp_path) -> None:
         assert f"{HEAD} (head)" in make(project, async_url, "current")
         make(project, async_url, "downgrade", "rev=base")
         assert version(url) == []
-        assert table_names(url) == {"alembic_version"}
+        assert table_names(url) == BOOKKEEPING
 
 
 def test_make_sql_on_an_async_url_opens_no_database(project) -> None:

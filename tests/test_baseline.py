@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from .baking import run
-from .production import execute, fresh_database, table_names
+from .production import BOOKKEEPING, execute, fresh_database, table_names
 
 # The baked project's own comparison (tests/schema_snapshot.py) of two databases.
 # SQLite keeps no name for most constraints; there Alembic names them after
@@ -148,7 +148,7 @@ def test_baseline_recreates_the_schema_and_its_downgrade_removes_it(
         execute(source, "DROP TABLE audit_log")
         assert schema_differences(project, source, copy) == []
         run([*alembic, "downgrade", "base"], cwd=project, env={"DATABASE_URL": copy})
-        assert table_names(copy) == {"alembic_version"}
+        assert table_names(copy) == BOOKKEEPING
         if backend == "postgresql":
             assert enum_types(copy) == []
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .baking import TEMPLATE, run
+from .baking import GIT, TEMPLATE, run
 
 CRUFT = str(Path(sys.executable).with_name("cruft"))
 # `make update CRUFT=...`: the project's own target, with that cruft.
@@ -26,15 +26,6 @@ UPDATE = ["make", "update", f"CRUFT={CRUFT}"]
 SLUG = "{{cookiecutter.project_slug}}"
 PACKAGE = "migration-kit/src/migration_kit"
 V2_VERSION = "99.0.0"
-# git as on a fresh machine: no user or system config (signing, hooks, aliases).
-GIT = {
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_AUTHOR_NAME": "Template Test",
-    "GIT_AUTHOR_EMAIL": "template-test@example.invalid",
-    "GIT_COMMITTER_NAME": "Template Test",
-    "GIT_COMMITTER_EMAIL": "template-test@example.invalid",
-}
 # What a team adds to its own files after the bake.
 USER_EDITS = {
     "src/team_migrations/models.py": "\n# The team's own models go here.\n",

@@ -1,26 +1,45 @@
 """``migration-kit``: the package's commands, one entry for all of them.
 
     migration-kit baseline [--exclude TABLE ...] [-m MESSAGE]
+    migration-kit accept [REVISION ...]
+    migration-kit record FILE [FILE ...]
+    migration-kit verify
+    migration-kit rebase [REVISION]
+    migration-kit squash REVISION
     migration-kit frozen-models TABLE [TABLE ...]
     migration-kit lint
     migration-kit embedded-postgres
     migration-kit version
 
-The project's Makefile wraps the first three (``make baseline``, ``make
-revision tables=...``, ``make lint-migrations``); run them from the project's
-folder.
+The project's Makefile wraps most of them (``make baseline``, ``make
+accept-revision``, ``make rebase-revision``, ``make squash``, ``make revision
+tables=...``, ``make lint-migrations``); alembic.ini's post-write hook runs
+``record``. Run them from the project's folder.
 """
 
 import signal
 import sys
 from collections.abc import Callable, Sequence
 
+from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 
-from . import __version__, baseline, embedded_server, frozen_models, lint
+from . import (
+    __version__,
+    baseline,
+    embedded_server,
+    frozen_models,
+    history,
+    ledger,
+    lint,
+    rebase,
+    squash,
+)
 from .settings import alembic_config
 
 USAGE = {
+    "record": "migration-kit record FILE [FILE ...]",
+    "verify": "migration-kit verify",
     "frozen-models": "migration-kit frozen-models TABLE [TABLE ...]",
     "embedded-postgres": "migration-kit embedded-postgres",
 }
@@ -57,6 +76,44 @@ def run_embedded_postgres(arguments: list[str]) -> int:
     return 0
 
 
+def scripts() -> ScriptDirectory:
+    return history.load(ScriptDirectory.from_config(alembic_config()))
+
+
+def accept(revisions: list[str]) -> int:
+    """Record these revisions' fingerprints as they are now; with none, every
+    revision versions.sum does not list yet."""
+    script = scripts()
+    known = ledger.read_sums(script)
+    wanted = revisions or [
+        rev for rev in ledger.oldest_first(script) if rev not in known
+    ]
+    paths = [script.get_revision(rev).path for rev in wanted]
+    recorded = ledger.record(paths, script)
+    where = history.shown(ledger.sums_path(script))
+    print(f"recorded {', '.join(recorded) or 'nothing new'} in {where}")
+    return 0
+
+
+def record(paths: list[str]) -> int:
+    """alembic.ini's post-write hook: a new revision goes into versions.sum."""
+    if not paths:
+        return refuse("record needs the new revision's file", "record")
+    script = scripts()
+    recorded = ledger.record(paths, script)
+    print(
+        f"recorded {', '.join(recorded)} in {history.shown(ledger.sums_path(script))}"
+    )
+    return 0
+
+
+def verify(arguments: list[str]) -> int:
+    if arguments:
+        return refuse("verify takes no arguments", "verify")
+    ledger.verify(scripts())
+    return 0
+
+
 def refuse(problem: str, command: str) -> int:
     advice = (
         f"usage: {USAGE[command]}"
@@ -69,6 +126,11 @@ def refuse(problem: str, command: str) -> int:
 
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "baseline": baseline.main,
+    "accept": accept,
+    "record": record,
+    "verify": verify,
+    "rebase": rebase.main,
+    "squash": squash.main,
     "frozen-models": print_frozen_models,
     "lint": lambda arguments: lint.main(),
     "embedded-postgres": run_embedded_postgres,

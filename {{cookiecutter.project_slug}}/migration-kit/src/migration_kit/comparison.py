@@ -7,6 +7,7 @@ harness's models-match test all configure Alembic through env.py with
 
 from typing import Any
 
+from .applied import TABLE as APPLIED_SUMS
 from .settings import not_ours
 
 
@@ -18,7 +19,7 @@ def include_object(
     They are in the database but these migrations do not own them (made by
     another application, or by hand), e.g. spatial_ref_sys (PostGIS).
     """
-    return not (type_ == "table" and name in not_ours())
+    return not (type_ == "table" and (name in not_ours() or name == APPLIED_SUMS))
 
 
 def context_options(dialect: str) -> dict[str, Any]:

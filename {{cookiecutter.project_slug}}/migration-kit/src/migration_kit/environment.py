@@ -25,7 +25,7 @@ from alembic.config import Config
 from alembic.util import CommandError
 from sqlalchemy.engine import URL, Connection, Engine
 
-from . import frozen_models, history, verify
+from . import applied, frozen_models, history, verify
 from .comparison import context_options
 from .connection_errors import CONNECT_ERRORS, connection_failure
 from .database import (
@@ -76,22 +76,28 @@ def online_options(connection: Connection) -> dict[str, Any]:
         "transactional_ddl": True if dialect == "sqlite" else None,
         # One transaction per revision: a failure keeps the revisions before it.
         "transaction_per_migration": True,
-        # Runs inside each revision's transaction, before it commits.
-        "on_version_apply": check_foreign_keys,
+        # Run inside each revision's transaction, before it commits.
+        "on_version_apply": (check_foreign_keys, applied.record_step),
         "template_args": SCAFFOLD_ARGS,  # alembic revision --autogenerate
     }
 
 
-def running(connection: Connection) -> Any:
-    """Around ``run_migrations()``: a failed revision becomes one line naming it.
+@contextmanager
+def running(connection: Connection) -> Iterator[None]:
+    """Around ``run_migrations()``: a failed revision becomes one line naming
+    it; a run that moves alembic_version first checks what the database ran.
 
     MIGRATION_VERIFY=on also checks each revision's verify() after its upgrade
     (verify.py); the harness runs those itself, on its own rows.
     """
-    history.load(context.script)
+    script = history.load(context.script)
     if verify.requested() and "connection" not in context.config.attributes:
-        verify.wrap_upgrades(context.script.walk_revisions())
-    return one_line_failures(connection.dialect.name, connection.engine.url.username)
+        verify.wrap_upgrades(script.walk_revisions())
+    user = connection.engine.url.username
+    with one_line_failures(connection.dialect.name, user):
+        if connection.info.get(applied.WANTED):
+            applied.prepare(connection, script)
+        yield
 
 
 def run_online(config: Config, run: Callable[[Connection], None]) -> None:
@@ -113,15 +119,20 @@ def run_online(config: Config, run: Callable[[Connection], None]) -> None:
     # config.set_main_option would break on a "%" in the password. An async
     # driver runs the same steps in asyncio.run, as Alembic's async template.
     engine = migration_engine(database_url(config))
-    run_with_engine(engine, lambda engine: _locked(engine, run))
+    keeps_sums = frozen_models.command_name(config) in applied.MOVING
+    run_with_engine(engine, lambda engine: _locked(engine, run, keeps_sums))
 
 
-def _locked(engine: Engine, run: Callable[[Connection], None]) -> None:
+def _locked(
+    engine: Engine, run: Callable[[Connection], None], keeps_sums: bool
+) -> None:
     if engine.dialect.name == "sqlite":
         # No lock table here: SQLite's own write lock, as long as a lock wait.
         make_transactional(engine, wait_seconds())
     with connect(engine) as connection, migration_lock(connection):
         _set_timeouts(connection)
+        # What this database ran, kept beside alembic_version (applied.py).
+        connection.info[applied.WANTED] = keeps_sums
         run(connection)
 
 

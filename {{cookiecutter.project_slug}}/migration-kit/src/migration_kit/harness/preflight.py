@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
-from .. import embedded_server, history
+from .. import embedded_server, history, ledger
 from ..connection_errors import (
     CONNECT_ERRORS,
     connection_failure,
@@ -46,10 +46,11 @@ DROP_VARIABLE = "TEST_DROP_LEFTOVERS"
 
 
 def check_history() -> None:
-    """Read every revision file now, or end the run with one line naming it."""
+    """Read every revision file now, or end the run with one line naming it;
+    the same for a committed revision that changed (ledger.py)."""
     try:
-        history.load(script_directory())
-    except history.BrokenHistory as error:
+        ledger.verify(history.load(script_directory()))
+    except (history.BrokenHistory, ledger.HistoryChanged) as error:
         raise pytest.UsageError(str(error)) from None
 
 
