@@ -4,6 +4,7 @@
     migration-kit frozen-models TABLE [TABLE ...]
     migration-kit lint
     migration-kit embedded-postgres
+    migration-kit tenants migrate|create ...  (docs/tenants.md)
     migration-kit version
 
 The project's Makefile wraps the first three (``make baseline``, ``make
@@ -17,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 from alembic.util import CommandError
 
-from . import __version__, baseline, embedded_server, frozen_models, lint
+from . import __version__, baseline, embedded_server, frozen_models, lint, rollout
 from .settings import alembic_config
 
 USAGE = {
@@ -72,6 +73,7 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "frozen-models": print_frozen_models,
     "lint": lambda arguments: lint.main(),
     "embedded-postgres": run_embedded_postgres,
+    "tenants": rollout.cli,
     "version": lambda arguments: print(f"migration-kit {__version__}") or 0,
 }
 

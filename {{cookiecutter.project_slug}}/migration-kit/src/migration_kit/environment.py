@@ -16,7 +16,7 @@ with every project lives here:
 """
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from io import StringIO
 from typing import Any
 
@@ -26,7 +26,7 @@ from alembic.util import CommandError
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
 
-from . import frozen_models, history
+from . import frozen_models, history, tenants
 from .comparison import context_options
 from .connection_errors import CONNECT_ERRORS, connection_failure
 from .database import database_url, listing_history, migration_engine, run_with_engine
@@ -77,10 +77,27 @@ def online_options(connection: Connection) -> dict[str, Any]:
     }
 
 
-def running(connection: Connection) -> Any:
+@contextmanager
+def running(connection: Connection) -> Iterator[None]:
     """Around ``run_migrations()``: a failed revision becomes one line naming it."""
     history.load(context.script)
-    return one_line_failures(connection.dialect.name, connection.engine.url.username)
+    with one_line_failures(connection.dialect.name, connection.engine.url.username):
+        if tenants.creating(context.config):
+            _create_from_models(connection)
+        yield
+
+
+def _create_from_models(connection: Connection) -> None:
+    """A new tenant's tables from the models at head; the stamp follows (tenants.py)."""
+    metadata = context.get_context().opts.get("target_metadata")
+    if metadata is None:
+        raise CommandError(
+            "env.py passes no target_metadata to context.configure(), and a new "
+            "tenant is built from it: pass the models' Base.metadata."
+        )
+    metadata.create_all(connection)
+    # Committed here: Alembic stamps in a transaction of its own.
+    connection.commit()
 
 
 def run_online(config: Config, run: Callable[[Connection], None]) -> None:
@@ -98,19 +115,37 @@ def run_online(config: Config, run: Callable[[Connection], None]) -> None:
     # Refuse a bad MIGRATION_* setting before connecting, whatever the server.
     wait_seconds()
     timeout_statements()
+    url = database_url(config)
+    tenant = tenants.requested(config, url)
+    if tenant is not None:
+        url = tenant.url
+        tenants.check_exists(tenant)
     # The URL goes to the engine directly: passing it through
     # config.set_main_option would break on a "%" in the password. An async
     # driver runs the same steps in asyncio.run, as Alembic's async template.
-    engine = migration_engine(database_url(config))
-    run_with_engine(engine, lambda engine: _locked(engine, run))
+    engine = migration_engine(url)
+    run_with_engine(engine, lambda engine: _locked(engine, run, config, tenant))
 
 
-def _locked(engine: Engine, run: Callable[[Connection], None]) -> None:
+def _locked(
+    engine: Engine,
+    run: Callable[[Connection], None],
+    config: Config,
+    tenant: tenants.Tenant | None,
+) -> None:
     if engine.dialect.name == "sqlite":
         # No lock table here: SQLite's own write lock, as long as a lock wait.
         make_transactional(engine, wait_seconds())
-    with connect(engine) as connection, migration_lock(connection):
+    schema = tenant.schema if tenant else None
+    with (
+        connect(engine) as connection,
+        tenants.inside(connection, tenant) if tenant else nullcontext(),
+        migration_lock(connection, schema),
+    ):
         _set_timeouts(connection)
+        if tenant is not None:
+            # The rollout tells a tenant already at head from a migrated one.
+            config.attributes["revisions_before"] = tenants.revisions_now(connection)
         run(connection)
 
 

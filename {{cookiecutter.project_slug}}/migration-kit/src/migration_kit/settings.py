@@ -18,6 +18,8 @@ DEFAULTS = {
     "default_url": "sqlite:///migrations.sqlite3",
     "lock_name": "migrations",
     "not_ours": "",
+    # Where make migrate-tenants finds the tenants (rollout.py).
+    "tenants": "",
 }
 
 
