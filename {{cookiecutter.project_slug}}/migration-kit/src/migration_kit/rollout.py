@@ -54,6 +54,8 @@ CONTROL_VARIABLE = "MIGRATION_CONTROL_URL"
 PROGRESS_EVERY_SECONDS = 5.0
 WAIT_FOR_CANARIES_SECONDS = 0.2
 DONE = ("migrated", "at_head")
+# Pending tenants a runner looks at per claim: more than runners share a rollout.
+CANDIDATES = 64
 
 ledger = sa.Table(
     "migration_kit_rollout",
@@ -215,8 +217,13 @@ def _enter(connection: sa.Connection, plan: Plan, retry_failed: bool) -> None:
     again = ledger.c.target != plan.target
     if retry_failed:
         again |= ledger.c.state == "failed"
+    # Found first, then changed by key: an UPDATE with this condition would
+    # wait for every row another runner holds (InnoDB locks what it scans).
+    names = list(connection.scalars(sa.select(ledger.c.tenant).where(again)))
     reset = {"target": plan.target, "state": "pending", "detail": None}
-    connection.execute(sa.update(ledger).where(again).values(reset))
+    for chunk in range(0, len(names), 500):
+        by_key = ledger.c.tenant.in_(names[chunk : chunk + 500])
+        connection.execute(sa.update(ledger).where(by_key).values(reset))
 
 
 def _insert_new(connection: sa.Connection) -> sa.Insert:
@@ -263,20 +270,31 @@ def _claim(connection: sa.Connection, plan: Plan) -> str | None:
 
 
 def _claim_in(connection: sa.Connection, plan: Plan, wave: int) -> str | None:
-    query = (
+    """The first pending tenant of ``wave`` no other runner holds, now locked.
+
+    Candidates are read first, then locked one by one by key: a locking
+    query that sorts would lock every row it sorts on MySQL/MariaDB, and so
+    hold tenants it does not migrate.
+    """
+    pending = (ledger.c.state == "pending", ledger.c.target == plan.target)
+    candidates = (
         sa.select(ledger.c.tenant)
-        .where(ledger.c.state == "pending", ledger.c.wave == wave)
-        .where(ledger.c.target == plan.target)
+        .where(*pending, ledger.c.wave == wave)
         .order_by(ledger.c.position)
-        .limit(1)
+        .limit(CANDIDATES)
     )
-    if connection.dialect.name != "sqlite":
-        query = query.with_for_update(skip_locked=True)
-    while (name := connection.scalar(query)) is not None and name not in plan.tenants:
+    for name in connection.scalars(candidates).all():
+        mine = sa.select(ledger.c.tenant).where(ledger.c.tenant == name, *pending)
+        if connection.dialect.name != "sqlite":
+            mine = mine.with_for_update(skip_locked=True)
+        if connection.scalar(mine) is None:
+            continue  # another runner holds it, or has just finished it
+        if name in plan.tenants:
+            return name
         # Listed once, not any more: out of this rollout.
         gone = sa.update(ledger).where(ledger.c.tenant == name)
         connection.execute(gone.values(state="unlisted"))
-    return name
+    return None
 
 
 def _states(connection: sa.Connection, plan: Plan, wave: int | None = None) -> Counter:
@@ -365,8 +383,10 @@ def report(plan: Plan) -> int:
     ]
     for name, detail in failed:
         print(f"FAILED {name}: {detail}", file=sys.stderr)
+    total = len(plan.tenants)
     print(
-        f"{len(plan.tenants)} tenants at {plan.target}: {counts['migrated']} migrated, "
+        f"{total} tenant{'s' * (total != 1)} at {plan.target}: "
+        f"{counts['migrated']} migrated, "
         f"{counts['at_head']} already at head, {counts['failed']} failed, "
         f"{counts['pending']} not reached."
     )

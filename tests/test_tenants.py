@@ -1,0 +1,320 @@
+"""Tenants (docs/tenants.md): one tenant at a time, a new one, and the rollout.
+
+Each backend's tenants live in a database of their own: PostgreSQL schemas in
+a fresh database, SQLite files beside a fresh one, and MySQL databases with
+unique names (a MySQL tenant is a database on the shared server), dropped
+afterwards.
+"""
+
+import os
+import re
+import shlex
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from .baking import run, unchecked
+from .production import (
+    FIRST,
+    HEAD,
+    PLAYER_TEAMS,
+    PLAYERS,
+    execute,
+    fresh_database,
+    rows,
+    version,
+)
+
+BACKENDS = ["sqlite", "postgresql", "mysql"]
+# What revision 1 leaves, written directly: five tenants are set up in SQL
+# instead of five alembic runs of most of a second each.
+AT_FIRST_REVISION = (
+    "CREATE TABLE players (id INTEGER NOT NULL, name VARCHAR(200) NOT NULL, "
+    "position VARCHAR(200), team VARCHAR(100), CONSTRAINT pk_players PRIMARY KEY (id))",
+    "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",
+    f"INSERT INTO alembic_version VALUES ('{FIRST}')",
+    PLAYERS,
+)
+# Holds a tenant's migration lock (PostgreSQL, MySQL), or its file's write
+# lock (SQLite), as a run migrating that tenant would.
+HOLD_TENANT = """
+import sqlite3, sys, time
+from sqlalchemy import create_engine
+from migration_kit.locking import migration_lock
+from migration_kit.tenants import tenant
+from migration_kit.urls import parse_url
+
+found = tenant(sys.argv[2], parse_url(sys.argv[1], "url"))
+if found.url.get_backend_name() == "sqlite":
+    held = sqlite3.connect(found.url.database, isolation_level=None)
+    held.execute("BEGIN IMMEDIATE")
+    print("held", flush=True)
+    time.sleep(120)
+with create_engine(found.url).connect() as c, migration_lock(c, found.schema):
+    print("held", flush=True)
+    time.sleep(120)
+"""
+
+
+def tenant_url(url: str, name: str) -> str:
+    """Where tenant ``name`` of DATABASE_URL ``url`` lives, to look inside it."""
+    parsed = sa.make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        parsed = parsed.update_query_dict({"options": f"-csearch_path={name}"})
+    elif backend == "mysql":
+        parsed = parsed.set(database=name)
+    else:
+        path = Path(parsed.database)
+        parsed = parsed.set(database=str(path.with_suffix(f".{name}{path.suffix}")))
+    return parsed.render_as_string(hide_password=False)
+
+
+def names(backend: str, *wanted: str) -> list[str]:
+    """Tenant names; unique ones on MySQL, where a tenant is a server's database."""
+    prefix = f"t{uuid.uuid4().hex[:8]}_" if backend == "mysql" else ""
+    return [prefix + name for name in wanted]
+
+
+@contextmanager
+def tenants_of(backend: str, directory: Path, made: list[str]) -> Iterator[str]:
+    """A fresh DATABASE_URL; on MySQL, the tenant databases ``made`` are
+    dropped afterwards (elsewhere they go with the database or folder)."""
+    with fresh_database(backend, directory) as url:
+        try:
+            yield url
+        finally:
+            if backend == "mysql":
+                execute(url, *(f"DROP DATABASE IF EXISTS `{name}`" for name in made))
+
+
+def make_room(backend: str, url: str, name: str) -> None:
+    """An empty tenant, as an operator would make one by hand."""
+    if backend == "postgresql":
+        execute(url, f'CREATE SCHEMA "{name}"')
+    elif backend == "mysql":
+        execute(url, f"CREATE DATABASE `{name}`")
+    else:
+        Path(sa.make_url(tenant_url(url, name)).database).touch()
+
+
+def tenants_env(url: str, *listed: str) -> dict[str, str]:
+    return {
+        "DATABASE_URL": url,
+        "MIGRATION_TENANTS": " ".join(listed),
+        "MIGRATION_LOCK_WAIT": "60",
+    }
+
+
+# The harness's own schema comparison, run by the project's Python. PostgreSQL
+# qualifies an index's table with its schema: the tenant's name is left out.
+COMPARE_SCHEMAS = """
+import json, sys
+from sqlalchemy import create_engine
+from migration_kit.harness.schema_snapshot import differences, snapshot
+
+def schema(url, name):
+    with create_engine(url).connect() as connection:
+        return json.loads(json.dumps(snapshot(connection)).replace(f" {name}.", " "))
+
+before, after = schema(*sys.argv[1:3]), schema(*sys.argv[3:5])
+assert before["tables"], before
+print("\\n".join(differences(before, after)) or "the same schema")
+"""
+
+
+README_COMMANDS = [
+    "make create-tenant name=acme",
+    "make migrate tenant=acme",
+    'MIGRATION_TENANTS="acme" make migrate-tenants',
+]
+
+
+def readme_commands(project: Path) -> list[str]:
+    """The commands of the README's Tenants section, in order."""
+    readme = (project / "README.md").read_text()
+    section = readme.split("## Tenants\n", 1)[1].split("\n## ", 1)[0]
+    return [span for span in re.findall(r"`([^`]+)`", section) if "make " in span]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_readme_tenants_section_works_as_written(
+    project: Path, backend: str, tmp_path: Path
+) -> None:
+    """The README's commands, word for word (MySQL: a unique name for acme),
+    and a created tenant has exactly the schema a replayed one has."""
+    assert readme_commands(project) == README_COMMANDS
+    acme, replayed = names(backend, "acme", "replayed")
+    with tenants_of(backend, tmp_path, [acme, replayed]) as url:
+        outputs = []
+        for command in README_COMMANDS:
+            words = shlex.split(command.replace("acme", acme))
+            at = words.index("make")
+            env = dict(word.split("=", 1) for word in words[:at])
+            done = run(words[at:], project, {**env, "DATABASE_URL": url})
+            outputs.append(done.stdout + done.stderr)
+        assert f"tenant {acme} created at head" in outputs[0]
+        assert f"1 tenant at {HEAD}: 0 migrated, 1 already at head" in outputs[2]
+        assert version(tenant_url(url, acme)) == [HEAD]
+
+        make_room(backend, url, replayed)
+        run(["make", "migrate", f"tenant={replayed}"], project, {"DATABASE_URL": url})
+        python = str(project / ".venv/bin/python")
+        schemas = [tenant_url(url, replayed), replayed, tenant_url(url, acme), acme]
+        compared = run([python, "-c", COMPARE_SCHEMAS, *schemas], project)
+        assert compared.stdout.strip() == "the same schema"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_migrating_one_tenant_leaves_another_as_it_was(
+    project: Path, backend: str, tmp_path: Path
+) -> None:
+    a, b = names(backend, "tenant_a", "tenant_b")
+    with tenants_of(backend, tmp_path, [a, b]) as url:
+        for name in (a, b):
+            make_room(backend, url, name)
+            execute(tenant_url(url, name), *AT_FIRST_REVISION)
+        players_of_b = rows(tenant_url(url, b), "SELECT * FROM players ORDER BY id")
+
+        run(["make", "migrate", f"tenant={a}"], project, {"DATABASE_URL": url})
+
+        assert version(tenant_url(url, a)) == [HEAD]
+        assert rows(tenant_url(url, a), PLAYER_TEAMS) == [
+            (1, "Reds"),
+            (2, "Blues"),
+            (3, "Reds"),
+            (4, None),
+        ]
+        assert version(tenant_url(url, b)) == [FIRST]
+        assert (
+            rows(tenant_url(url, b), "SELECT * FROM players ORDER BY id")
+            == players_of_b
+        )
+        tables = "SELECT count(*) FROM teams"
+        with pytest.raises(sa.exc.DBAPIError):  # B has no teams table
+            rows(tenant_url(url, b), tables)
+
+
+def test_a_missing_tenant_is_refused_not_created(project: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'app.sqlite3'}"
+    result = unchecked(
+        ["make", "migrate", "tenant=nobody"], project, {"DATABASE_URL": url}
+    )
+    assert result.returncode != 0
+    assert (
+        "FAILED: tenant 'nobody' does not exist: create it with "
+        "make create-tenant name=nobody" in result.stdout + result.stderr
+    )
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "app.nobody.sqlite3").exists()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_rollout_goes_past_a_failure_and_resumes_after_a_killed_runner(
+    project: Path, backend: str, tmp_path: Path
+) -> None:
+    """t3 fails (a teams table of its own is in the way); the runner is
+    killed while it waits for t4, which someone else is migrating; a second
+    runner (PostgreSQL, MySQL) skips t4 meanwhile; a third takes t4 over."""
+    listed = names(backend, "t1", "t2", "t3", "t4", "t5")
+    t3, t4 = listed[2], listed[3]
+    with tenants_of(backend, tmp_path, listed) as url:
+        for name in listed:
+            make_room(backend, url, name)
+            execute(tenant_url(url, name), *AT_FIRST_REVISION)
+        execute(tenant_url(url, t3), "CREATE TABLE teams (id INTEGER PRIMARY KEY)")
+        env = tenants_env(url, *listed)
+
+        with holding_tenant(project, url, t4):
+            first = subprocess.Popen(
+                ["make", "migrate-tenants"],
+                cwd=project,
+                env={**os.environ, **env},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            try:
+                wait_for_claim(url, t3, t4, first)
+                if backend != "sqlite":
+                    second = unchecked(["make", "migrate-tenants"], project, env)
+                    assert second.returncode != 0, second.stdout + second.stderr
+                    assert "3 migrated, 0 already at head, 1 failed, 1 not reached" in (
+                        second.stdout
+                    )
+                    assert version(tenant_url(url, t4)) == [FIRST]
+            finally:
+                os.killpg(first.pid, signal.SIGKILL)
+                first.wait()
+
+        third = unchecked(["make", "migrate-tenants"], project, env)
+        assert third.returncode != 0
+        assert f"5 tenants at {HEAD}: 4 migrated, 0 already at head, 1 failed" in (
+            third.stdout
+        )
+        [failed] = [line for line in third.stderr.splitlines() if "FAILED" in line]
+        assert failed.startswith(f"FAILED {t3}: revision {HEAD} (Move players.team")
+        assert "Traceback" not in third.stderr
+
+        # Fixed, but failed stays failed until asked.
+        execute(tenant_url(url, t3), "DROP TABLE teams")
+        assert unchecked(["make", "migrate-tenants"], project, env).returncode != 0
+        again = run(["make", "migrate-tenants", "retry=failed"], project, env)
+        assert f"5 tenants at {HEAD}: 5 migrated, 0 already at head, 0 failed" in (
+            again.stdout
+        )
+        for name in listed:
+            assert version(tenant_url(url, name)) == [HEAD]
+            assert rows(tenant_url(url, name), PLAYER_TEAMS)[0] == (1, "Reds")
+
+
+@contextmanager
+def holding_tenant(project: Path, url: str, name: str) -> Iterator[None]:
+    holder = subprocess.Popen(
+        [str(project / ".venv/bin/python"), "-c", HOLD_TENANT, url, name],
+        cwd=project,  # the lock's name comes from the project's alembic.ini
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def wait_for_claim(
+    url: str, failed: str, claimed: str, runner: subprocess.Popen
+) -> None:
+    """Until ``failed`` is failed in the ledger, and ``claimed`` is claimed
+    (its row locked; on SQLite, which locks no rows: a moment later)."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    ledger = sa.table("migration_kit_rollout", sa.column("tenant"), sa.column("state"))
+    state = sa.select(ledger.c.state).where(ledger.c.tenant == failed)
+    free = sa.select(ledger.c.tenant).where(ledger.c.tenant == claimed)
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            assert runner.poll() is None, "the runner ended before the held tenant"
+            with engine.connect() as connection:
+                if sa.inspect(connection).has_table("migration_kit_rollout") and (
+                    connection.scalar(state) == "failed"
+                ):
+                    if engine.dialect.name == "sqlite":
+                        time.sleep(1)
+                        return
+                    locked = free.with_for_update(skip_locked=True)
+                    if connection.scalar(locked) is None:
+                        return
+            time.sleep(0.1)
+        raise AssertionError(f"{claimed} was never claimed")
+    finally:
+        engine.dispose()
