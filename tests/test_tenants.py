@@ -28,6 +28,7 @@ from .production import (
     PLAYERS,
     execute,
     fresh_database,
+    held_by,
     rows,
     version,
 )
@@ -232,7 +233,7 @@ def test_rollout_goes_past_a_failure_and_resumes_after_a_killed_runner(
         execute(tenant_url(url, t3), "CREATE TABLE teams (id INTEGER PRIMARY KEY)")
         env = tenants_env(url, *listed)
 
-        with holding_tenant(project, url, t4):
+        with held_by(project, HOLD_TENANT, url, t4):
             first = subprocess.Popen(
                 ["make", "migrate-tenants"],
                 cwd=project,
@@ -275,22 +276,6 @@ def test_rollout_goes_past_a_failure_and_resumes_after_a_killed_runner(
             assert rows(tenant_url(url, name), PLAYER_TEAMS)[0] == (1, "Reds")
 
 
-@contextmanager
-def holding_tenant(project: Path, url: str, name: str) -> Iterator[None]:
-    holder = subprocess.Popen(
-        [str(project / ".venv/bin/python"), "-c", HOLD_TENANT, url, name],
-        cwd=project,  # the lock's name comes from the project's alembic.ini
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        yield
-    finally:
-        holder.kill()
-        holder.wait()
-
-
 def wait_for_claim(
     url: str, failed: str, claimed: str, runner: subprocess.Popen
 ) -> None:
@@ -318,3 +303,74 @@ def wait_for_claim(
         raise AssertionError(f"{claimed} was never claimed")
     finally:
         engine.dispose()
+
+
+NAMES_PUBLIC = '''"""Number the players, naming the public schema.
+
+Revision ID: c0ffee0000a1
+Revises: 8f7a6b5c4d02
+"""
+
+from alembic import op
+
+revision = "c0ffee0000a1"
+down_revision = "8f7a6b5c4d02"
+
+
+def upgrade() -> None:
+    op.execute("UPDATE public.players SET name = name")
+
+
+def downgrade() -> None:
+    pass
+'''
+
+
+def test_the_stairway_fails_a_revision_that_names_public(project: Path) -> None:
+    """The harness's PostgreSQL stairway runs outside public, as tenants do."""
+    server = os.environ.get("TEST_POSTGRES_URL") or pytest.skip("set TEST_POSTGRES_URL")
+    revision = project / "migrations/versions/2026_01_03_0000-c0ffee0000a1_public.py"
+    revision.write_text(NAMES_PUBLIC)
+    try:
+        result = unchecked(
+            [
+                ".venv/bin/pytest",
+                "-p",
+                "no:cacheprovider",
+                "tests/test_migrations.py",
+                "-k",
+                "stairway and postgresql and c0ffee0000a1",
+            ],
+            project,
+            {"TEST_POSTGRES_URL": server},
+        )
+    finally:
+        revision.unlink()
+    assert result.returncode == 1, result.stdout
+    assert (
+        "revision c0ffee0000a1 (Number the players, naming the public schema.): "
+        'upgrade failed: UndefinedTable: relation "public.players" does not exist'
+    ) in result.stdout, result.stdout
+
+
+def test_failed_canaries_hold_back_the_rest(project: Path, tmp_path: Path) -> None:
+    """canary=2: t2 fails, so t3 and t4 are not started (SQLite: the waves
+    are the ledger's, whatever the database)."""
+    listed = ["t1", "t2", "t3", "t4"]
+    with tenants_of("sqlite", tmp_path, listed) as url:
+        for name in listed:
+            make_room("sqlite", url, name)
+            execute(tenant_url(url, name), *AT_FIRST_REVISION)
+        execute(tenant_url(url, "t2"), "CREATE TABLE teams (id INTEGER PRIMARY KEY)")
+        env = tenants_env(url, *listed)
+        result = unchecked(["make", "migrate-tenants", "canary=2"], project, env)
+        assert result.returncode != 0
+        assert (
+            f"4 tenants at {HEAD}: 1 migrated, 0 already at head, 1 failed, "
+            "2 not reached." in result.stdout
+        )
+        assert (
+            "A canary failed, so the tenants after the canaries were not started"
+            in (result.stderr)
+        )
+        assert version(tenant_url(url, "t3")) == [FIRST]

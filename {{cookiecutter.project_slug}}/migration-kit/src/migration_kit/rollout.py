@@ -347,7 +347,9 @@ class Progress:
         total = len(self.plan.tenants)
         pace = (finished - self.done_before) / max(now - self.started, 1e-9)
         left = (
-            f"{(total - finished) / pace:.0f} s left" if pace else "time left unknown"
+            f"{(total - finished) / pace:.0f} s left"
+            if pace
+            else "time left unknown yet"
         )
         return f"tenants: {finished}/{total} done ({states['failed']} failed), {left}"
 
@@ -369,20 +371,17 @@ def _run_in_processes(plan: Plan, runners: int, started: float) -> None:
 def report(plan: Plan) -> int:
     """The outcome, one line per failed tenant; 0 only when every one is at head."""
     with _control(plan) as engine, engine.connect() as connection:
-        query = sa.select(ledger.c.tenant, ledger.c.state, ledger.c.detail).where(
-            ledger.c.target == plan.target
-        )
-        rows = {
-            name: (state, detail) for name, state, detail in connection.execute(query)
-        }
-    counts = Counter(rows.get(name, ("pending", None))[0] for name in plan.tenants)
-    failed = [
-        (name, rows[name][1])
-        for name in plan.tenants
-        if rows.get(name, ("pending",))[0] == "failed"
-    ]
-    for name, detail in failed:
-        print(f"FAILED {name}: {detail}", file=sys.stderr)
+        query = sa.select(
+            ledger.c.tenant, ledger.c.state, ledger.c.detail, ledger.c.wave
+        ).where(ledger.c.target == plan.target)
+        rows = {row.tenant: row for row in connection.execute(query)}
+    states = {
+        name: rows[name].state if name in rows else "pending" for name in plan.tenants
+    }
+    counts = Counter(states.values())
+    failed = [name for name, state in states.items() if state == "failed"]
+    for name in failed:
+        print(f"FAILED {name}: {rows[name].detail}", file=sys.stderr)
     total = len(plan.tenants)
     print(
         f"{total} tenant{'s' * (total != 1)} at {plan.target}: "
@@ -390,10 +389,15 @@ def report(plan: Plan) -> int:
         f"{counts['at_head']} already at head, {counts['failed']} failed, "
         f"{counts['pending']} not reached."
     )
+    if any(rows[name].wave == 0 for name in failed):
+        print(
+            "A canary failed, so the tenants after the canaries were not started.",
+            file=sys.stderr,
+        )
     if failed:
         print(
             "A failed tenant stays failed: fix its revision or data, then run again "
             "with retry=failed (make migrate-tenants retry=failed).",
             file=sys.stderr,
         )
-    return 0 if counts["migrated"] + counts["at_head"] == len(plan.tenants) else 1
+    return 0 if counts["migrated"] + counts["at_head"] == total else 1
