@@ -44,6 +44,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from . import tenants
+from .connection_errors import CONNECT_ERRORS, connection_failure
 from .database import database_url
 from .errors import one_line
 from .settings import alembic_config, setting
@@ -148,7 +149,7 @@ def prepare(config: Config, canary: int, retry_failed: bool) -> Plan:
         found = tenants.tenant(entry, base)
         listed.setdefault(found.name, found)
     plan = Plan(target, listed, control, canary)
-    with _control(plan) as engine, engine.begin() as connection:
+    with _control(control) as connection, connection.begin():
         _enter(connection, plan, retry_failed)
     return plan
 
@@ -179,25 +180,29 @@ def tenant_entries(config: Config, control: sa.URL) -> list[str]:
         lines = (line.split("#")[0].strip() for line in path.read_text().splitlines())
         return [line for line in lines if line]
     if kind == "sql":
-        engine = sa.create_engine(control, poolclass=NullPool)
-        try:
-            with engine.connect() as connection:
+        with _control(control) as connection:
+            try:
                 return [str(name) for name in connection.scalars(sa.text(rest))]
-        except DBAPIError as error:
-            raise CommandError(
-                f"the tenants query failed ({one_line(error.orig)}): fix tenants = "
-                "sql:<query> in alembic.ini."
-            ) from None
-        finally:
-            engine.dispose()
+            except DBAPIError as error:
+                raise CommandError(
+                    f"the tenants query failed ({one_line(error.orig)}): fix "
+                    "tenants = sql:<query> in alembic.ini."
+                ) from None
     return source.split()
 
 
 @contextmanager
-def _control(plan: Plan) -> Iterator[sa.Engine]:
-    engine = sa.create_engine(plan.control, poolclass=NullPool)
+def _control(url: sa.URL) -> Iterator[sa.Connection]:
+    """A connection to the control database, or one line without the password."""
+    engine = sa.create_engine(url, poolclass=NullPool)
     try:
-        yield engine
+        try:
+            connection = engine.connect()
+        except CONNECT_ERRORS as error:
+            where = f"the control database ({CONTROL_VARIABLE}, else DATABASE_URL)"
+            raise CommandError(connection_failure(error, url, where)) from None
+        with connection:
+            yield connection
     finally:
         engine.dispose()
 
@@ -219,11 +224,17 @@ def _enter(connection: sa.Connection, plan: Plan, retry_failed: bool) -> None:
         again |= ledger.c.state == "failed"
     # Found first, then changed by key: an UPDATE with this condition would
     # wait for every row another runner holds (InnoDB locks what it scans).
-    names = list(connection.scalars(sa.select(ledger.c.tenant).where(again)))
-    reset = {"target": plan.target, "state": "pending", "detail": None}
-    for chunk in range(0, len(names), 500):
-        by_key = ledger.c.tenant.in_(names[chunk : chunk + 500])
-        connection.execute(sa.update(ledger).where(by_key).values(reset))
+    names = set(connection.scalars(sa.select(ledger.c.tenant).where(again)))
+    if names & set(plan.tenants):
+        reset = sa.update(ledger).where(ledger.c.tenant == sa.bindparam("key"))
+        pending = {"target": plan.target, "state": "pending", "detail": None}
+        # Each back in the wave and place this run's list gives it.
+        again_rows = [
+            {"key": row["tenant"], "position": row["position"], "wave": row["wave"]}
+            for row in rows
+            if row["tenant"] in names
+        ]
+        connection.execute(reset.values(pending), again_rows)
 
 
 def _insert_new(connection: sa.Connection) -> sa.Insert:
@@ -241,7 +252,7 @@ def _insert_new(connection: sa.Connection) -> sa.Insert:
 def work(plan: Plan, progress: Callable[[], None] = lambda: None) -> None:
     """Claim and migrate tenants until none is left for this runner."""
     runner = f"{socket.gethostname()}:{os.getpid()}"
-    with _control(plan) as engine, engine.connect() as connection:
+    with _control(plan.control) as connection:
         while (name := _claim(connection, plan)) is not None:
             state, detail, seconds = migrate_one(plan, plan.tenants[name])
             done = {"state": state, "detail": detail, "seconds": seconds}
@@ -336,7 +347,7 @@ class Progress:
         if now - self.last < PROGRESS_EVERY_SECONDS:
             return
         self.last = now
-        with _control(self.plan) as engine, engine.connect() as connection:
+        with _control(self.plan.control) as connection:
             states = _states(connection, self.plan)
         print(self.line(states, now), file=sys.stderr, flush=True)
 
@@ -370,7 +381,7 @@ def _run_in_processes(plan: Plan, runners: int, started: float) -> None:
 
 def report(plan: Plan) -> int:
     """The outcome, one line per failed tenant; 0 only when every one is at head."""
-    with _control(plan) as engine, engine.connect() as connection:
+    with _control(plan.control) as connection:
         query = sa.select(
             ledger.c.tenant, ledger.c.state, ledger.c.detail, ledger.c.wave
         ).where(ledger.c.target == plan.target)
