@@ -138,7 +138,7 @@ def _locked(
         make_transactional(engine, wait_seconds())
     schema = tenant.schema if tenant else None
     with (
-        connect(engine) as connection,
+        connect(engine, tenant) as connection,
         tenants.inside(connection, tenant) if tenant else nullcontext(),
         migration_lock(connection, schema),
     ):
@@ -159,11 +159,13 @@ def _set_timeouts(connection: Connection) -> None:
         connection.commit()
 
 
-def connect(engine: Engine) -> Connection:
+def connect(engine: Engine, tenant: tenants.Tenant | None = None) -> Connection:
     """Connect, or fail with one line that names the server but not the password."""
     try:
         return engine.connect()
     except CONNECT_ERRORS as error:
+        if tenant is not None:
+            tenants.refuse_missing(tenant, error)
         message = connection_failure(error, engine.url, "DATABASE_URL")
         raise CommandError(message) from None
 

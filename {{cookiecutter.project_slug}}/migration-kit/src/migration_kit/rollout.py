@@ -340,29 +340,28 @@ class Progress:
         self.plan = plan
         self.started = started
         self.last = started
-        self.done_before: int | None = None
+        self.done_before = self.finished()
 
     def __call__(self) -> None:
         now = time.monotonic()
         if now - self.last < PROGRESS_EVERY_SECONDS:
             return
         self.last = now
-        with _control(self.plan.control) as connection:
-            states = _states(connection, self.plan)
-        print(self.line(states, now), file=sys.stderr, flush=True)
-
-    def line(self, states: Counter, now: float) -> str:
-        finished = sum(states[state] for state in (*DONE, "failed"))
-        if self.done_before is None:
-            self.done_before = finished
+        finished, failed = self.finished(), self.states["failed"]
         total = len(self.plan.tenants)
-        pace = (finished - self.done_before) / max(now - self.started, 1e-9)
-        left = (
-            f"{(total - finished) / pace:.0f} s left"
-            if pace
-            else "time left unknown yet"
+        pace = (finished - self.done_before) / (now - self.started)
+        left = f"{(total - finished) / pace:.0f} s left" if pace else "none done yet"
+        print(
+            f"tenants: {finished}/{total} done ({failed} failed), {left}",
+            file=sys.stderr,
+            flush=True,
         )
-        return f"tenants: {finished}/{total} done ({states['failed']} failed), {left}"
+
+    def finished(self) -> int:
+        """Tenants of the rollout done with, at head or failed."""
+        with _control(self.plan.control) as connection:
+            self.states = _states(connection, self.plan)
+        return sum(self.states[state] for state in (*DONE, "failed"))
 
 
 def _run_in_processes(plan: Plan, runners: int, started: float) -> None:

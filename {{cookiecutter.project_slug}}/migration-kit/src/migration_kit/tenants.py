@@ -42,6 +42,7 @@ from .urls import BadURL, parse_url, shown
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 ATTRIBUTE = "tenant"  # config.attributes[...]: a Tenant, set by the rollout
 CREATE = "create_tenant"  # config.attributes[...]: build from the models, stamp
+UNKNOWN_DATABASE = 1049  # MySQL's ER_BAD_DB_ERROR
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,16 @@ def revisions_now(connection: Connection) -> set[str]:
         heads = set(MigrationContext.configure(connection).get_current_heads())
     connection.rollback()
     return heads
+
+
+def refuse_missing(found: Tenant, error: Exception) -> None:
+    """A MySQL tenant's database that is not there is a missing tenant."""
+    code = getattr(getattr(error, "orig", None), "args", (None,))[0]
+    if (
+        found.url.get_backend_name() in ("mysql", "mariadb")
+        and code == UNKNOWN_DATABASE
+    ):
+        raise _missing(found) from None
 
 
 def _missing(found: Tenant) -> CommandError:
