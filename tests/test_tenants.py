@@ -374,3 +374,28 @@ def test_failed_canaries_hold_back_the_rest(project: Path, tmp_path: Path) -> No
             in (result.stderr)
         )
         assert version(tenant_url(url, "t3")) == [FIRST]
+
+
+def test_tenants_come_from_a_file_of_names_and_urls_or_a_query(
+    project: Path, tmp_path: Path
+) -> None:
+    """A file lists a name and a database of its own (a URL), with a comment;
+    a query on the control database lists names."""
+    url = f"sqlite:///{tmp_path / 'app.sqlite3'}"
+    own = f"sqlite:///{tmp_path / 'own.sqlite3'}"
+    for target in (tenant_url(url, "listed"), own):
+        execute(target, *AT_FIRST_REVISION)
+    listing = tmp_path / "tenants.txt"
+    listing.write_text(f"# one per line\nlisted\n{own}  # its own database\n")
+    env = {"DATABASE_URL": url, "MIGRATION_TENANTS": f"file:{listing}"}
+
+    from_file = run(["make", "migrate-tenants"], project, env)
+
+    assert f"2 tenants at {HEAD}: 2 migrated, 0 already at head" in from_file.stdout
+    assert version(own) == [HEAD]
+    execute(url, "CREATE TABLE customers (slug VARCHAR(20))")
+    execute(url, "INSERT INTO customers VALUES ('listed')")
+    query = {**env, "MIGRATION_TENANTS": "sql:SELECT slug FROM customers"}
+    from_query = run(["make", "migrate-tenants"], project, query)
+    # The ledger's: this rollout migrated it, in the run before.
+    assert f"1 tenant at {HEAD}: 1 migrated, 0 already at head" in from_query.stdout
