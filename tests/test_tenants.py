@@ -30,6 +30,7 @@ from .production import (
     fresh_database,
     held_by,
     rows,
+    server_url,
     version,
 )
 
@@ -328,7 +329,7 @@ def downgrade() -> None:
 
 def test_the_stairway_fails_a_revision_that_names_public(project: Path) -> None:
     """The harness's PostgreSQL stairway runs outside public, as tenants do."""
-    server = os.environ.get("TEST_POSTGRES_URL") or pytest.skip("set TEST_POSTGRES_URL")
+    server = server_url("postgresql").render_as_string(hide_password=False)
     revision = project / "migrations/versions/2026_01_03_0000-c0ffee0000a1_public.py"
     revision.write_text(NAMES_PUBLIC)
     try:
