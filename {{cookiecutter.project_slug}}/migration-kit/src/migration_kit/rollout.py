@@ -149,9 +149,28 @@ def prepare(config: Config, canary: int, retry_failed: bool) -> Plan:
         found = tenants.tenant(entry, base)
         listed.setdefault(found.name, found)
     plan = Plan(target, listed, control, canary)
-    with _control(control) as connection, connection.begin():
-        _enter(connection, plan, retry_failed)
+    with _control(control) as connection:
+        try:
+            _create_ledger(connection)
+            with connection.begin():
+                _enter(connection, plan, retry_failed)
+        except DBAPIError as error:
+            raise CommandError(
+                f"the rollout's ledger ({ledger.name}) could not be written: "
+                f"{one_line(error.orig)}: the control database's user needs to "
+                "create, read and write that table."
+            ) from None
     return plan
+
+
+def _create_ledger(connection: sa.Connection) -> None:
+    try:
+        with connection.begin():
+            ledger.create(connection, checkfirst=True)
+    except DBAPIError:
+        # Another runner, started at the same moment, may have created it.
+        if not sa.inspect(connection).has_table(ledger.name):
+            raise
 
 
 def control_url(config: Config) -> sa.URL:
@@ -209,7 +228,6 @@ def _control(url: sa.URL) -> Iterator[sa.Connection]:
 
 def _enter(connection: sa.Connection, plan: Plan, retry_failed: bool) -> None:
     """New tenants as pending; a new head or --retry-failed makes others pending."""
-    ledger.create(connection, checkfirst=True)
     known = set(connection.scalars(sa.select(ledger.c.tenant)))
     rows = [
         {"tenant": name, "position": position, "wave": int(position >= plan.canary)}
