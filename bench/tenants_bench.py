@@ -1,7 +1,7 @@
 """Tenants: a rollout of one new revision to many tenants, and new-tenant time.
 
-    .venv/bin/python bench/tenants_bench.py [--tenants 1000] [--mysql-tenants 200]
-        [--loop-sample 50] [--project PATH]
+    make bench-tenants [BENCH_ARGS="--tenants 1000 --mysql-tenants 200
+        --loop-sample 50 --project PATH"]
 
 Needs TEST_POSTGRES_URL (and TEST_MYSQL_URL for the MariaDB part). Bakes and
 installs the default project (or uses an installed one, --project), then on
