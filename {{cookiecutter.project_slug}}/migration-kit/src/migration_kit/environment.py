@@ -39,6 +39,9 @@ from .timeouts import timeout_statements
 
 # What script.py.mako uses besides Alembic's own names.
 SCAFFOLD_ARGS = {"docstring": docstring}
+# config.attributes[...]: an Engine on the tenant's URL that the rollout keeps
+# between tenants (rollout.py), used and left open.
+KEPT_ENGINE = "kept_engine"
 
 
 def offline_options(url: URL) -> dict[str, Any]:
@@ -120,6 +123,10 @@ def run_online(config: Config, run: Callable[[Connection], None]) -> None:
     if tenant is not None:
         url = tenant.url
         tenants.check_exists(tenant)
+    kept = config.attributes.get(KEPT_ENGINE)
+    if kept is not None and kept.url == url:
+        _locked(kept, run, config, tenant)
+        return
     # The URL goes to the engine directly: passing it through
     # config.set_main_option would break on a "%" in the password. An async
     # driver runs the same steps in asyncio.run, as Alembic's async template.

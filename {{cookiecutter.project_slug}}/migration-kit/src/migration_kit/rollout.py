@@ -36,16 +36,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
 from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from . import tenants
+from . import history, tenants
 from .connection_errors import CONNECT_ERRORS, connection_failure
 from .database import database_url
+from .environment import KEPT_ENGINE
 from .errors import one_line
 from .settings import alembic_config, setting
 from .urls import BadURL, parse_url
@@ -270,9 +271,9 @@ def _insert_new(connection: sa.Connection) -> sa.Insert:
 def work(plan: Plan, progress: Callable[[], None] = lambda: None) -> None:
     """Claim and migrate tenants until none is left for this runner."""
     runner = f"{socket.gethostname()}:{os.getpid()}"
-    with _control(plan.control) as connection:
+    with _control(plan.control) as connection, Upgrader(plan) as upgrade:
         while (name := _claim(connection, plan)) is not None:
-            state, detail, seconds = migrate_one(plan, plan.tenants[name])
+            state, detail, seconds = upgrade(plan.tenants[name])
             done = {"state": state, "detail": detail, "seconds": seconds}
             mine = ledger.c.tenant == name
             connection.execute(
@@ -337,18 +338,67 @@ def _states(connection: sa.Connection, plan: Plan, wave: int | None = None) -> C
     )
 
 
-def migrate_one(plan: Plan, found: tenants.Tenant) -> tuple[str, str | None, float]:
-    """Upgrade one tenant to head: its state, its failure's line, the time taken."""
-    started = time.perf_counter()
-    config = alembic_config()
-    config.attributes[tenants.ATTRIBUTE] = found
-    try:
-        command.upgrade(config, "head")
-    except Exception as error:  # the tenant fails, the rollout goes on
-        return "failed", one_line(error), time.perf_counter() - started
-    before = config.attributes.get("revisions_before")
-    state = "at_head" if before == set(plan.target.split()) else "migrated"
-    return state, None, time.perf_counter() - started
+class Upgrader:
+    """Upgrades tenant after tenant with what one runner loads once.
+
+    ``command.upgrade`` per tenant would read the revision files again (and
+    rebuild each revision's frozen models), and connect anew. A runner reads
+    them once, and keeps one pooled connection per database: PostgreSQL's
+    tenants share DATABASE_URL's, and each run sets its own search_path,
+    timeouts and lock (environment.py) on it.
+    """
+
+    def __init__(self, plan: Plan) -> None:
+        self.heads = set(plan.target.split())
+        self.config = alembic_config()
+        self.script = history.load(ScriptDirectory.from_config(self.config))
+        self.engine: sa.Engine | None = None
+
+    def __enter__(self) -> "Upgrader":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+
+    def __call__(self, found: tenants.Tenant) -> tuple[str, str | None, float]:
+        """Upgrade one tenant: its state, its failure's line, the time taken."""
+        started = time.perf_counter()
+        attributes = self.config.attributes
+        attributes[tenants.ATTRIBUTE] = found
+        attributes[KEPT_ENGINE] = self._engine_for(found)
+        attributes.pop("revisions_before", None)
+        try:
+            self._upgrade()
+        except Exception as error:  # the tenant fails, the rollout goes on
+            return "failed", one_line(error), time.perf_counter() - started
+        at_head = attributes["revisions_before"] == self.heads
+        return "at_head" if at_head else "migrated", None, time.perf_counter() - started
+
+    def _upgrade(self) -> None:
+        """``command.upgrade(config, "head")`` on the runner's loaded revisions."""
+        script = self.script
+
+        def steps(current: tuple[str, ...], _context: object) -> list:
+            # What command.upgrade hands Alembic: the steps from current to head.
+            return script._upgrade_revs("head", current)
+
+        with EnvironmentContext(self.config, script, fn=steps, destination_rev="head"):
+            script.run_env()
+
+    def _engine_for(self, found: tenants.Tenant) -> sa.Engine | None:
+        """The kept engine for a PostgreSQL schema tenant; None elsewhere.
+
+        A MySQL or SQLite tenant is a database of its own, and an async
+        driver's engine belongs to one event loop: those connect per tenant.
+        """
+        if found.schema is None or found.url.get_dialect().is_async:
+            return None
+        if self.engine is None or self.engine.url != found.url:
+            if self.engine is not None:
+                self.engine.dispose()
+            self.engine = sa.create_engine(found.url, pool_size=1, max_overflow=0)
+        return self.engine
 
 
 class Progress:
