@@ -1,10 +1,13 @@
 """Where a tenant lives, and the rollout's options: bad input is one line."""
 
+from pathlib import Path
+
 import pytest
+from alembic.config import Config
 from alembic.util import CommandError
 from migration_kit import rollout
 from migration_kit.tenants import tenant
-from sqlalchemy import make_url
+from sqlalchemy import create_engine, make_url
 
 
 def test_a_name_lives_beside_the_database_url() -> None:
@@ -46,3 +49,20 @@ def test_bad_rollout_options_are_refused(arguments: list[str]) -> None:
 def test_rollout_options() -> None:
     given = ["--canary", "5", "--parallel", "4", "--retry-failed"]
     assert rollout._options(given) == {"canary": 5, "parallel": 4, "retry_failed": 1}
+
+
+def test_tenants_come_from_a_query_on_the_control_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    control = make_url(f"sqlite:///{tmp_path / 'control.sqlite3'}")
+    engine = create_engine(control)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE customers (slug VARCHAR(20))")
+        connection.exec_driver_sql("INSERT INTO customers VALUES ('acme'), ('zeta')")
+    engine.dispose()
+    monkeypatch.setenv(rollout.SOURCE_VARIABLE, "sql:SELECT slug FROM customers")
+    assert sorted(rollout.tenant_entries(Config(), control)) == ["acme", "zeta"]
+    monkeypatch.setenv(rollout.SOURCE_VARIABLE, "sql:SELECT slug FROM nowhere")
+    with pytest.raises(CommandError, match="the tenants query failed") as refused:
+        rollout.tenant_entries(Config(), control)
+    assert "\n" not in str(refused.value)
