@@ -150,9 +150,6 @@ def _locked(
         migration_lock(connection, schema),
     ):
         _set_timeouts(connection)
-        if tenant is not None:
-            # The rollout tells a tenant already at head from a migrated one.
-            config.attributes["revisions_before"] = tenants.revisions_now(connection)
         run(connection)
 
 

@@ -271,7 +271,7 @@ def _insert_new(connection: sa.Connection) -> sa.Insert:
 def work(plan: Plan, progress: Callable[[], None] = lambda: None) -> None:
     """Claim and migrate tenants until none is left for this runner."""
     runner = f"{socket.gethostname()}:{os.getpid()}"
-    with _control(plan.control) as connection, Upgrader(plan) as upgrade:
+    with _control(plan.control) as connection, Upgrader() as upgrade:
         while (name := _claim(connection, plan)) is not None:
             state, detail, seconds = upgrade(plan.tenants[name])
             done = {"state": state, "detail": detail, "seconds": seconds}
@@ -348,8 +348,7 @@ class Upgrader:
     timeouts and lock (environment.py) on it.
     """
 
-    def __init__(self, plan: Plan) -> None:
-        self.heads = set(plan.target.split())
+    def __init__(self) -> None:
         self.config = alembic_config()
         self.script = history.load(ScriptDirectory.from_config(self.config))
         self.engine: sa.Engine | None = None
@@ -364,27 +363,28 @@ class Upgrader:
     def __call__(self, found: tenants.Tenant) -> tuple[str, str | None, float]:
         """Upgrade one tenant: its state, its failure's line, the time taken."""
         started = time.perf_counter()
-        attributes = self.config.attributes
-        attributes[tenants.ATTRIBUTE] = found
-        attributes[KEPT_ENGINE] = self._engine_for(found)
-        attributes.pop("revisions_before", None)
+        self.config.attributes[tenants.ATTRIBUTE] = found
+        self.config.attributes[KEPT_ENGINE] = self._engine_for(found)
         try:
-            self._upgrade()
+            steps = self._upgrade()
         except Exception as error:  # the tenant fails, the rollout goes on
             return "failed", one_line(error), time.perf_counter() - started
-        at_head = attributes["revisions_before"] == self.heads
-        return "at_head" if at_head else "migrated", None, time.perf_counter() - started
+        return "migrated" if steps else "at_head", None, time.perf_counter() - started
 
-    def _upgrade(self) -> None:
-        """``command.upgrade(config, "head")`` on the runner's loaded revisions."""
+    def _upgrade(self) -> int:
+        """``command.upgrade(config, "head")`` on the runner's loaded revisions;
+        the number of revisions it had to run (0: the tenant was at head)."""
         script = self.script
+        planned: list = []
 
         def steps(current: tuple[str, ...], _context: object) -> list:
             # What command.upgrade hands Alembic: the steps from current to head.
-            return script._upgrade_revs("head", current)
+            planned[:] = script._upgrade_revs("head", current)
+            return planned
 
         with EnvironmentContext(self.config, script, fn=steps, destination_rev="head"):
             script.run_env()
+        return len(planned)
 
     def _engine_for(self, found: tenants.Tenant) -> sa.Engine | None:
         """The kept engine for a PostgreSQL schema tenant; None elsewhere.

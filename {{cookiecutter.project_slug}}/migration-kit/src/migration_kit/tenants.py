@@ -27,14 +27,12 @@ from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.util import CommandError
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
 from .database import database_url
-from .frozen_models import quiet_alembic_log
 from .urls import BadURL, parse_url, shown
 
 # Letters, digits and underscores, as a schema or database name needs no
@@ -142,14 +140,6 @@ def inside(connection: Connection, found: Tenant) -> Iterator[None]:
     # Alembic never commits what ran before context.configure(): commit it.
     connection.commit()
     yield
-
-
-def revisions_now(connection: Connection) -> set[str]:
-    """The tenant's revisions before the run (nothing committed, nothing left open)."""
-    with quiet_alembic_log():  # its "Context impl" line would show twice a run
-        heads = set(MigrationContext.configure(connection).get_current_heads())
-    connection.rollback()
-    return heads
 
 
 def refuse_missing(found: Tenant, error: Exception) -> None:
