@@ -35,6 +35,10 @@ bench-harness: venv ## Time the generated harness per revision on a synthetic ch
 bench-embedded: venv ## Time the generated harness's embedded PostgreSQL: start to first query, stop
 	$(BIN)/python bench/embedded_postgres.py
 
+.PHONY: bench-tenants
+bench-tenants: venv ## Roll a revision out to 1,000 PostgreSQL tenant schemas (200 MariaDB databases) vs a shell loop
+	$(BIN)/python bench/tenants_bench.py $(BENCH_ARGS)
+
 lint: venv ## Ruff lint and format check of the template's own code
 	$(BIN)/ruff check tests scripts bench .ci
 	$(BIN)/ruff format --check tests scripts bench .ci

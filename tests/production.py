@@ -227,8 +227,16 @@ with create_engine(sys.argv[1]).connect() as connection, migration_lock(connecti
 @contextmanager
 def migration_lock_held(project: Path, url: str) -> Iterator[None]:
     """Another process holds the project's migration lock on ``url``."""
+    with held_by(project, HOLD_MIGRATION_LOCK, url):
+        yield
+
+
+@contextmanager
+def held_by(project: Path, script: str, *arguments: str) -> Iterator[None]:
+    """The project's Python runs ``script``, which prints "held" once it holds
+    a lock, until the block ends."""
     holder = subprocess.Popen(
-        [str(project / ".venv/bin/python"), "-c", HOLD_MIGRATION_LOCK, url],
+        [str(project / ".venv/bin/python"), "-c", script, *arguments],
         # The lock's name comes from the project's alembic.ini.
         cwd=project,
         stdout=subprocess.PIPE,

@@ -5,7 +5,7 @@ tables as they were when it was written, and these classes keep changing.
 ``migrations/env.py`` uses only ``Base.metadata``, to compare against.
 """
 
-from migration_kit import NAMING_CONVENTION
+from migration_kit import NAMING_CONVENTION{% if cookiecutter.include_sample_revisions %}, exact_unicode{% endif %}
 from sqlalchemy import {% if cookiecutter.include_sample_revisions %}ForeignKey, {% endif %}MetaData{% if cookiecutter.include_sample_revisions %}, Unicode{% endif %}
 from sqlalchemy.orm import DeclarativeBase{% if cookiecutter.include_sample_revisions %}, Mapped, mapped_column, relationship{% endif %}
 
@@ -20,7 +20,8 @@ class Team(Base):
     __tablename__ = "teams"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(Unicode(100), unique=True)
+    # Compared exactly, as revision 2 made it: a new tenant is built from this.
+    name: Mapped[str] = mapped_column(exact_unicode(100), unique=True)
 
 
 class Player(Base):

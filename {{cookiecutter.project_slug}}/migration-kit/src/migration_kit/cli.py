@@ -9,6 +9,7 @@
     migration-kit frozen-models TABLE [TABLE ...]
     migration-kit lint
     migration-kit embedded-postgres
+    migration-kit tenants migrate|create ...  (docs/tenants.md)
     migration-kit version
 
 The project's Makefile wraps most of them (``make baseline``, ``make
@@ -33,6 +34,7 @@ from . import (
     ledger,
     lint,
     rebase,
+    rollout,
     squash,
 )
 from .settings import alembic_config
@@ -134,6 +136,7 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "frozen-models": print_frozen_models,
     "lint": lambda arguments: lint.main(),
     "embedded-postgres": run_embedded_postgres,
+    "tenants": rollout.cli,
     "version": lambda arguments: print(f"migration-kit {__version__}") or 0,
 }
 

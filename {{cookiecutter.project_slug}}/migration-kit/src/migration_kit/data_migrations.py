@@ -409,8 +409,26 @@ def exact_unicode(length: int) -> Unicode:
     of MySQL and MariaDB ignore case and trailing spaces, which would merge
     different names into one row and break unique constraints on them.
     """
-    dialect = op.get_context().dialect
+    try:
+        dialect = op.get_context().dialect
+    except NameError:  # no migration runs: models.py, built into a new tenant
+        return ExactUnicode(length)
+    return _exact_on(dialect, length)
+
+
+def _exact_on(dialect: sa.Dialect, length: int | None) -> Unicode:
     if dialect.name not in ("mysql", "mariadb"):
         return Unicode(length)
     collation = "utf8mb4_nopad_bin" if dialect.is_mariadb else "utf8mb4_0900_bin"
     return Unicode(length, collation=collation)
+
+
+class ExactUnicode(sa.TypeDecorator):
+    """``exact_unicode()`` in models.py: the collation follows the database
+    the tables are created on (``make create-tenant`` builds from the models)."""
+
+    impl = Unicode
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine:
+        return dialect.type_descriptor(_exact_on(dialect, self.impl.length))

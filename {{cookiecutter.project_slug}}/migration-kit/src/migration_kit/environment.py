@@ -16,7 +16,7 @@ with every project lives here:
 """
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from io import StringIO
 from typing import Any
 
@@ -25,7 +25,7 @@ from alembic.config import Config
 from alembic.util import CommandError
 from sqlalchemy.engine import URL, Connection, Engine
 
-from . import applied, frozen_models, history, verify
+from . import applied, frozen_models, history, tenants, verify
 from .comparison import context_options
 from .connection_errors import CONNECT_ERRORS, connection_failure
 from .database import (
@@ -44,6 +44,9 @@ from .timeouts import timeout_statements
 
 # What script.py.mako uses besides Alembic's own names.
 SCAFFOLD_ARGS = {"docstring": docstring}
+# config.attributes[...]: an Engine on the tenant's URL that the rollout keeps
+# between tenants (rollout.py), used and left open.
+KEPT_ENGINE = "kept_engine"
 
 
 def offline_options(url: URL) -> dict[str, Any]:
@@ -95,9 +98,24 @@ def running(connection: Connection) -> Iterator[None]:
         verify.wrap_upgrades(script.walk_revisions())
     user = connection.engine.url.username
     with one_line_failures(connection.dialect.name, user):
+        if tenants.creating(context.config):
+            _create_from_models(connection)
         if connection.info.get(applied.WANTED):
             applied.prepare(connection, script)
         yield
+
+
+def _create_from_models(connection: Connection) -> None:
+    """A new tenant's tables from the models at head; the stamp follows (tenants.py)."""
+    metadata = context.get_context().opts.get("target_metadata")
+    if metadata is None:
+        raise CommandError(
+            "env.py passes no target_metadata to context.configure(), and a new "
+            "tenant is built from it: pass the models' Base.metadata."
+        )
+    metadata.create_all(connection)
+    # Committed here: Alembic stamps in a transaction of its own.
+    commit(connection)
 
 
 def run_online(config: Config, run: Callable[[Connection], None]) -> None:
@@ -115,22 +133,39 @@ def run_online(config: Config, run: Callable[[Connection], None]) -> None:
     # Refuse a bad MIGRATION_* setting before connecting, whatever the server.
     wait_seconds()
     timeout_statements()
+    url = database_url(config)
+    tenant = tenants.requested(config, url)
+    if tenant is not None:
+        url = tenant.url
+        tenants.check_exists(tenant)
+    kept = config.attributes.get(KEPT_ENGINE)
+    if kept is not None and kept.url == url:
+        _locked(kept, run, config, tenant)
+        return
     # The URL goes to the engine directly: passing it through
     # config.set_main_option would break on a "%" in the password. An async
     # driver runs the same steps in asyncio.run, as Alembic's async template.
-    engine = migration_engine(database_url(config))
-    keeps_sums = frozen_models.command_name(config) in applied.MOVING
-    run_with_engine(engine, lambda engine: _locked(engine, run, keeps_sums))
+    engine = migration_engine(url)
+    run_with_engine(engine, lambda engine: _locked(engine, run, config, tenant))
 
 
 def _locked(
-    engine: Engine, run: Callable[[Connection], None], keeps_sums: bool
+    engine: Engine,
+    run: Callable[[Connection], None],
+    config: Config,
+    tenant: tenants.Tenant | None,
 ) -> None:
     if engine.dialect.name == "sqlite":
         # No lock table here: SQLite's own write lock, as long as a lock wait.
         make_transactional(engine, wait_seconds())
-    with connect(engine) as connection, migration_lock(connection):
+    schema = tenant.schema if tenant else None
+    with (
+        connect(engine, tenant) as connection,
+        tenants.inside(connection, tenant) if tenant else nullcontext(),
+        migration_lock(connection, schema),
+    ):
         _set_timeouts(connection)
+        keeps_sums = frozen_models.command_name(config) in applied.MOVING
         # What this database ran, kept beside alembic_version (applied.py).
         connection.info[applied.WANTED] = keeps_sums
         run(connection)
@@ -146,11 +181,13 @@ def _set_timeouts(connection: Connection) -> None:
         commit(connection)
 
 
-def connect(engine: Engine) -> Connection:
+def connect(engine: Engine, tenant: tenants.Tenant | None = None) -> Connection:
     """Connect, or fail with one line that names the server but not the password."""
     try:
         return engine.connect()
     except CONNECT_ERRORS as error:
+        if tenant is not None:
+            tenants.refuse_missing(tenant, error)
         message = connection_failure(error, engine.url, "DATABASE_URL")
         raise CommandError(message) from None
 

@@ -43,11 +43,14 @@ MAX_WAIT_SECONDS = (2**31 - 1) // 1000
 MYSQL_NAME_LIMIT = 64
 
 
-def migration_lock(connection: Connection) -> AbstractContextManager[None]:
-    """Hold this project's migration lock on the database while the block runs."""
+def migration_lock(
+    connection: Connection, schema: str | None = None
+) -> AbstractContextManager[None]:
+    """Hold this project's migration lock on the database (or on one tenant's
+    ``schema`` in it, tenants.py) while the block runs."""
     dialect = connection.dialect.name
     if dialect == "postgresql":
-        return _postgresql_lock(connection, wait_seconds())
+        return _postgresql_lock(connection, wait_seconds(), postgresql_key(schema))
     if dialect in ("mysql", "mariadb"):
         return _mysql_lock(connection, wait_seconds())
     return nullcontext()
@@ -66,9 +69,11 @@ def wait_seconds() -> int:
     return int(raw)
 
 
-def postgresql_key() -> int:
-    """The advisory lock key: a signed 64-bit number derived from the project."""
-    digest = hashlib.sha256(setting("lock_name").encode()).digest()
+def postgresql_key(schema: str | None = None) -> int:
+    """The advisory lock key: a signed 64-bit number derived from the project,
+    and from the tenant's schema for a tenant's run."""
+    name = setting("lock_name") + (f":{schema}" if schema else "")
+    digest = hashlib.sha256(name.encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
@@ -80,8 +85,8 @@ def mysql_name(database: str) -> str:
 
 
 @contextmanager
-def _postgresql_lock(connection: Connection, wait: int) -> Iterator[None]:
-    key = {"key": postgresql_key()}
+def _postgresql_lock(connection: Connection, wait: int, number: int) -> Iterator[None]:
+    key = {"key": number}
     # lock_timeout also bounds the wait for an advisory lock. A role's or
     # database's statement_timeout would cut it short: MIGRATION_LOCK_WAIT
     # alone bounds it (the run sets its own statement_timeout once it holds

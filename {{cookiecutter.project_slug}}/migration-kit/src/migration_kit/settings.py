@@ -22,6 +22,8 @@ DEFAULTS = {
     # revision (harness/data_checks.py).
     "skip_checks": "",
     "crash_stops": "8",
+    # Where make migrate-tenants finds the tenants (rollout.py).
+    "tenants": "",
 }
 
 

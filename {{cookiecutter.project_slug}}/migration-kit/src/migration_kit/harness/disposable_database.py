@@ -46,6 +46,8 @@ BACKENDS = ("sqlite", "postgresql", "mysql")
 DEPLOY_OPTIONAL = "MIGRATION_DEPLOY_BACKEND_OPTIONAL"
 URL_VARIABLES = {"postgresql": "TEST_POSTGRES_URL", "mysql": "TEST_MYSQL_URL"}
 SYNC_DRIVERS = {"asyncpg": "psycopg", "aiomysql": "pymysql", "asyncmy": "pymysql"}
+# The schema the PostgreSQL databases work in: not public, as a tenant's.
+TENANT_SCHEMA = "tenant_schema"
 
 # Databases this process created and has not dropped yet: name -> server URL.
 _LIVE: dict[str, URL] = {}
@@ -209,9 +211,22 @@ def _create(server: URL) -> URL:
     with admin_connection(server) as connection:
         connection.execute(text(create_statement(server, name)))
     url = server.set(database=name)
+    if url.get_backend_name() == "postgresql":
+        _tenant_schema_by_default(url)
     if url.get_dialect().is_async:
         _ASYNC[name] = url
     return url
+
+
+def _tenant_schema_by_default(url: URL) -> None:
+    """Every connection to the database works in a schema that is not public,
+    as a tenant's migrations do (docs/tenants.md): a revision that names
+    ``public`` fails here, before it reaches a tenant."""
+    with admin_connection(url) as connection:
+        connection.execute(text(f'CREATE SCHEMA "{TENANT_SCHEMA}"'))
+        connection.execute(
+            text(f'ALTER DATABASE "{url.database}" SET search_path = {TENANT_SCHEMA}')
+        )
 
 
 def sync_url(url: URL) -> URL:
