@@ -494,6 +494,7 @@ SHADOWS_REVISION = '''"""Columns named like the scaffold's names."""
 
 import sqlalchemy as sa
 from alembic import op
+from migration_kit import done
 
 revision = "0dd0000000d1"
 down_revision = {previous!r}
@@ -502,36 +503,39 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "venues",
-        sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("code", sa.String(10), primary_key=True),
-    )
-    op.create_table(
-        "fixtures",
-        sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("datetime", sa.DateTime()),
-        sa.Column("sa", sa.Unicode(20)),
-        sa.Column("Base", sa.Integer()),
-        sa.Column("op", sa.Unicode(20)),
-        sa.Column("Mapped", sa.Boolean()),
-        sa.Column("mapped_column", sa.Unicode(20)),
-        sa.Column("decimal", sa.Numeric(10, 2)),
-        sa.Column("typing", sa.JSON()),
-        sa.Column("str", sa.Unicode(20)),
-        sa.Column("int", sa.Integer()),
-        sa.Column("exact_unicode", sa.Unicode(20)),
-        sa.Column("done", sa.Boolean()),
-        sa.Column("date", sa.Date()),
-        sa.Column("home", sa.Integer(), sa.ForeignKey("teams.id")),
-        sa.Column("venue_id", sa.Integer()),
-        sa.Column("venue_code", sa.String(10)),
-        sa.Column("kickoff", sa.DateTime()),
-        sa.Column("fee", sa.Numeric(10, 2)),
-        sa.ForeignKeyConstraint(
-            ["venue_id", "venue_code"], ["venues.id", "venues.code"]
-        ),
-    )
+    # MariaDB commits each CREATE at once: a second run skips it.
+    if not done("venues"):
+        op.create_table(
+            "venues",
+            sa.Column("id", sa.Integer(), primary_key=True),
+            sa.Column("code", sa.String(10), primary_key=True),
+        )
+    if not done("fixtures"):
+        op.create_table(
+            "fixtures",
+            sa.Column("id", sa.Integer(), primary_key=True),
+            sa.Column("datetime", sa.DateTime()),
+            sa.Column("sa", sa.Unicode(20)),
+            sa.Column("Base", sa.Integer()),
+            sa.Column("op", sa.Unicode(20)),
+            sa.Column("Mapped", sa.Boolean()),
+            sa.Column("mapped_column", sa.Unicode(20)),
+            sa.Column("decimal", sa.Numeric(10, 2)),
+            sa.Column("typing", sa.JSON()),
+            sa.Column("str", sa.Unicode(20)),
+            sa.Column("int", sa.Integer()),
+            sa.Column("exact_unicode", sa.Unicode(20)),
+            sa.Column("done", sa.Boolean()),
+            sa.Column("date", sa.Date()),
+            sa.Column("home", sa.Integer(), sa.ForeignKey("teams.id")),
+            sa.Column("venue_id", sa.Integer()),
+            sa.Column("venue_code", sa.String(10)),
+            sa.Column("kickoff", sa.DateTime()),
+            sa.Column("fee", sa.Numeric(10, 2)),
+            sa.ForeignKeyConstraint(
+                ["venue_id", "venue_code"], ["venues.id", "venues.code"]
+            ),
+        )
 
 
 def downgrade() -> None:
