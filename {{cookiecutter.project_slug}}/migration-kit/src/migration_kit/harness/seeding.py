@@ -9,7 +9,9 @@ and unique constraints get distinct values.
 
 Text starts with names that differ only by case, a trailing space or an
 accent (LOOKALIKES): a collation that merges them (MySQL/MariaDB's defaults)
-shows as a changed row. Check constraints cannot be read in general: a table
+shows as a changed row. In a primary key or unique column, only the first of
+lookalikes is kept, on every backend (such a collation refuses the others).
+Check constraints cannot be read in general: a table
 whose rows the database refuses as a whole is inserted row by row, keeping the
 rows it accepts.
 
@@ -21,9 +23,10 @@ Generation is deterministic: one random.Random per (seed, table and column),
 and per (seed, table and key columns) for a foreign key, so a column's values
 depend on its own kind only, not on the other columns beside it, nor on the
 order SQLAlchemy keeps a table's keys in (a set). Where the backends reflect
-the same kinds, they get the same rows. Foreign keys that share columns are
-filled one after the other, each choosing among the rows it refers to that
-agree with what the keys before it chose.
+the same kinds, they get the same rows, autoincrement keys included (given
+1, 2, ..., not left to a sequence that refused rows have moved on). Foreign
+keys that share columns are filled one after the other, each choosing among
+the rows it refers to that agree with what the keys before it chose.
 MIGRATION_SEED_ROWS (default 20, 0 turns seeding off) and MIGRATION_SEED
 (default 20260101) set it from the environment (``settings``).
 """
@@ -31,7 +34,9 @@ MIGRATION_SEED_ROWS (default 20, 0 turns seeding off) and MIGRATION_SEED
 import json
 import os
 import random
+import re
 import string
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -41,6 +46,7 @@ from itertools import groupby, pairwise
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 
 ROWS_VARIABLE = "MIGRATION_SEED_ROWS"
@@ -244,6 +250,7 @@ def replace_rows(connection: sa.Connection, wanted: dict[str, list[Row]]) -> Non
     gone: dict[str, list[tuple]] = {}
     for table in ordered:
         gone[table.name] = _upsert(connection, table, wanted[table.name])
+        _advance_counter(connection, table)
     for table in reversed(ordered):  # children's rows before their parents'
         if gone[table.name]:
             key = sa.tuple_(*table.primary_key.columns)
@@ -385,6 +392,7 @@ def _fill(
         rows.append(row)
     if not _insert_all(connection, table, _distinct(table, rows)):
         return "the database refused every generated row"
+    _advance_counter(connection, table)
     _point_at_own_rows(connection, table, chosen.seed)
     return ""
 
@@ -432,17 +440,48 @@ def _column_makers(
 
 
 def _insertable(table: sa.Table) -> list[sa.Column]:
-    """Columns to give values: not computed, not the database's own counter."""
-    # Table.autoincrement_column is public from SQLAlchemy 2.0.4; 2.0.0 has
-    # only the private name.
-    counter = getattr(table, "autoincrement_column", table._autoincrement_column)
+    """Columns to give values: all but computed ones and GENERATED ALWAYS.
+
+    An autoincrement key gets values too (1, 2, ...): left to the database,
+    PostgreSQL's sequence numbers rows from where refused inserts left it,
+    and the rows, and those pointing at them, get other keys than elsewhere.
+    """
     return [
         column
         for column in table.columns
         if column.computed is None
         and not (column.identity is not None and column.identity.always)
-        and column is not counter
     ]
+
+
+def _advance_counter(connection: sa.Connection, table: sa.Table) -> None:
+    """PostgreSQL: move the key's sequence past the keys seeding gave.
+
+    Other backends do it on their own; without it, the revision's own
+    inserts would be given a key a seeded row already holds.
+    """
+    if connection.dialect.name != "postgresql":
+        return
+    # Table.autoincrement_column is public from SQLAlchemy 2.0.4; 2.0.0 has
+    # only the private name.
+    counter = getattr(table, "autoincrement_column", table._autoincrement_column)
+    if counter is None:
+        return
+    name = connection.dialect.identifier_preparer.format_table(table)
+    sequence = connection.execute(
+        sa.select(sa.func.pg_get_serial_sequence(name, counter.name))
+    ).scalar() or _sequence_of_default(counter)
+    if sequence:
+        largest = sa.select(sa.func.max(counter)).scalar_subquery()
+        seq = sa.cast(sa.literal(sequence), postgresql.REGCLASS)
+        connection.execute(sa.select(sa.func.setval(seq, largest)))
+
+
+def _sequence_of_default(column: sa.Column) -> str | None:
+    """The sequence a nextval('...') default names (one not owned by the column)."""
+    default = column.server_default
+    found = re.search(r"nextval\('(.+?)'", str(getattr(default, "arg", "")))
+    return found.group(1).replace("''", "'") if found else None
 
 
 def _self_referring(column: sa.Column) -> bool:
@@ -494,7 +533,10 @@ def _reference(
 
 
 def _distinct(table: sa.Table, rows: list[Row]) -> list[Row]:
-    """Rows whose primary key and unique column sets are all distinct."""
+    """Rows whose primary key and unique column sets are all distinct.
+
+    Distinct as MySQL/MariaDB's default collation compares text (``_folded``).
+    """
     groups = [table.primary_key.columns.keys()] if table.primary_key else []
     groups += [
         [c.name for c in constraint.columns]
@@ -507,13 +549,26 @@ def _distinct(table: sa.Table, rows: list[Row]) -> list[Row]:
     seen: list[set] = [set() for _ in groups]
     kept = []
     for row in rows:
-        values = [tuple(row.get(name) for name in group) for group in groups]
+        values = [tuple(_folded(row.get(name)) for name in group) for group in groups]
         if any(None not in v and v in s for v, s in zip(values, seen, strict=False)):
             continue
         for value, found in zip(values, seen, strict=False):
             found.add(value)
         kept.append(row)
     return kept
+
+
+def _folded(value: Any) -> Any:
+    """Text as a case- and accent-insensitive collation compares it.
+
+    MySQL/MariaDB's default collation refuses 'reds' beside 'Reds' in a unique
+    key, SQLite and PostgreSQL take both: every backend leaves out the same
+    lookalikes, and gets the same rows.
+    """
+    if not isinstance(value, str):
+        return value
+    letters = unicodedata.normalize("NFKD", value).casefold().rstrip(" ")
+    return "".join(c for c in letters if not unicodedata.combining(c))
 
 
 def _insert_all(connection: sa.Connection, table: sa.Table, rows: list[Row]) -> int:
