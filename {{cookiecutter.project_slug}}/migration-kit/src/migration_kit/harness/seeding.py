@@ -192,11 +192,27 @@ def _fill_column(
     # same value (same_answer.py compares them).
     keys = sorted(connection.execute(sa.select(*pk)).all())
     changes = [
-        {**_key_of(key, column.table), f"v_{column.name}": make(i)}
-        for i, key in enumerate(keys)
+        {**_key_of(key, column.table), f"v_{column.name}": value}
+        for key, value in zip(keys, _values_by_key(keys, make), strict=True)
     ]
     statement = _update_by_key(column.table, [column])
     return _execute_keeping(connection, statement, changes) > 0
+
+
+def _values_by_key(keys: list[sa.Row], make: Callable[[int], Any]) -> list[Any]:
+    """The values of the rows with these keys, in their order.
+
+    Keys that are seeding's own 1, 2, ...: row k gets the value seeding gives
+    row k when the column is there from the start (as in a database made anew
+    at a later revision), whichever rows were refused. Other keys: by place.
+    """
+    numbers = [key[0] if len(key) == 1 else None for key in keys]
+    if not all(isinstance(n, int) and 0 < n <= MAX_ROWS for n in numbers):
+        return [make(i) for i in range(len(keys))]
+    # Made in row order as seeding makes them: a maker's random numbers
+    # depend on the rows made before.
+    values = [make(i) for i in range(max(numbers, default=0))]
+    return [values[n - 1] for n in numbers]
 
 
 def _update_by_key(table: sa.Table, columns: Iterable[sa.Column]) -> sa.Update:
@@ -290,17 +306,22 @@ def _at_key(table: sa.Table, values: tuple) -> list[sa.ColumnElement[bool]]:
 
 
 def read_rows(connection: sa.Connection, tables: list[str]) -> dict[str, list[Row]]:
-    """Every row of ``tables`` as Python values of their reflected types."""
+    """Every row of ``tables`` as Python values of their reflected types.
+
+    In Python's order of their primary keys, not the collation's: a seed_rows
+    hook numbering them gives each row the same number on every backend.
+    """
     metadata = reflected(connection, tables)
     return {
-        table.name: [
-            dict(row)
-            for row in connection.execute(
-                sa.select(table).order_by(*table.primary_key.columns)
-            ).mappings()
-        ]
+        table.name: _rows_by_key(connection, table)
         for table in _parents_first(metadata)
     }
+
+
+def _rows_by_key(connection: sa.Connection, table: sa.Table) -> list[Row]:
+    rows = [dict(row) for row in connection.execute(sa.select(table)).mappings()]
+    key = table.primary_key.columns.keys()
+    return sorted(rows, key=lambda row: tuple(row[name] for name in key))
 
 
 class RowsOnDemand(Mapping[str, list[Row]]):
