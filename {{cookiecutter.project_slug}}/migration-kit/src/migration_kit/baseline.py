@@ -12,7 +12,8 @@ operations (``create_table`` with columns, types, server defaults and
 constraints, then ``create_index``), rendered into ``script.py.mako`` by
 ``alembic revision`` as ``--autogenerate`` would render them. Foreign keys
 that form a cycle are added once both tables exist. The downgrade drops what
-the upgrade made.
+the upgrade made. Each step is guarded by ``done(...)``: MySQL/MariaDB commit
+each one at once, and a second ``make migrate`` must finish a killed first one.
 """
 
 import argparse
@@ -23,6 +24,8 @@ import sys
 from collections.abc import Sequence
 
 from alembic import command
+from alembic.autogenerate import render_op_text, renderers
+from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
 from alembic.operations import ops
 from alembic.runtime.migration import MigrationContext
@@ -201,8 +204,52 @@ def operations(
         ops.DropConstraintOp.from_constraint(fk) for fk in cycles
     ]
     downgrade.extend(ops.DropTableOp.from_table(table) for table in reversed(tables))
-    downgrade.extend(drop_enum_types(tables))
-    return upgrade, downgrade
+    downgrade = [Guarded.around(step) for step in downgrade]
+    downgrade.extend(drop_enum_types(tables))  # IF EXISTS: runs twice as it is
+    return [Guarded.around(step) for step in upgrade], downgrade
+
+
+class Guarded(ops.MigrateOperation):
+    """An operation a second run skips when a killed first run did it.
+
+    Rendered as ``if not done(...):`` above the operation (rerun.py's done).
+    """
+
+    def __init__(self, operation: ops.MigrateOperation, question: str) -> None:
+        self.operation = operation
+        self.question = question
+
+    @classmethod
+    def around(cls, operation: ops.MigrateOperation) -> ops.MigrateOperation:
+        question = done_question(operation)
+        return cls(operation, question) if question else operation
+
+
+def done_question(operation: ops.MigrateOperation) -> str | None:
+    """The done(...) arguments that ask whether ``operation`` is done already."""
+    match operation:
+        case ops.CreateTableOp(table_name=table):
+            return repr(table)
+        case ops.DropTableOp(table_name=table):
+            return f"{table!r}, dropped=True"
+        case ops.CreateIndexOp(table_name=table, index_name=str() as name):
+            return f"{table!r}, index={str(name)!r}"
+        case ops.CreateForeignKeyOp(source_table=table, constraint_name=str() as name):
+            return f"{table!r}, foreign_key={str(name)!r}"
+        case ops.DropConstraintOp(table_name=table, constraint_name=str() as name):
+            return f"{table!r}, dropped_foreign_key={str(name)!r}"
+    return None
+
+
+@renderers.dispatch_for(Guarded)
+def render_guarded(context: AutogenContext, guarded: Guarded) -> list[str | None]:
+    context.imports.add("from migration_kit import done")
+    first, *rest = render_op_text(context, guarded.operation).splitlines()
+    # Alembic's printer indents the first line of a text one level under the
+    # "if"; the text's other lines go that level deeper by hand. None ends
+    # the block.
+    text = "\n".join([first, *(f"    {line}" for line in rest)])
+    return [f"if not done({guarded.question}):", text, None]
 
 
 def create_indexes(table: Table) -> list[ops.CreateIndexOp]:

@@ -9,7 +9,9 @@ and unique constraints get distinct values.
 
 Text starts with names that differ only by case, a trailing space or an
 accent (LOOKALIKES): a collation that merges them (MySQL/MariaDB's defaults)
-shows as a changed row. Check constraints cannot be read in general: a table
+shows as a changed row. In a primary key or unique column, only the first of
+lookalikes is kept, on every backend (such a collation refuses the others).
+Check constraints cannot be read in general: a table
 whose rows the database refuses as a whole is inserted row by row, keeping the
 rows it accepts.
 
@@ -21,9 +23,10 @@ Generation is deterministic: one random.Random per (seed, table and column),
 and per (seed, table and key columns) for a foreign key, so a column's values
 depend on its own kind only, not on the other columns beside it, nor on the
 order SQLAlchemy keeps a table's keys in (a set). Where the backends reflect
-the same kinds, they get the same rows. Foreign keys that share columns are
-filled one after the other, each choosing among the rows it refers to that
-agree with what the keys before it chose.
+the same kinds, they get the same rows, autoincrement keys included (given
+1, 2, ..., not left to a sequence that refused rows have moved on). Foreign
+keys that share columns are filled one after the other, each choosing among
+the rows it refers to that agree with what the keys before it chose.
 MIGRATION_SEED_ROWS (default 20, 0 turns seeding off) and MIGRATION_SEED
 (default 20260101) set it from the environment (``settings``).
 """
@@ -31,7 +34,9 @@ MIGRATION_SEED_ROWS (default 20, 0 turns seeding off) and MIGRATION_SEED
 import json
 import os
 import random
+import re
 import string
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -41,6 +46,7 @@ from itertools import groupby, pairwise
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 
 ROWS_VARIABLE = "MIGRATION_SEED_ROWS"
@@ -186,11 +192,27 @@ def _fill_column(
     # same value (same_answer.py compares them).
     keys = sorted(connection.execute(sa.select(*pk)).all())
     changes = [
-        {**_key_of(key, column.table), f"v_{column.name}": make(i)}
-        for i, key in enumerate(keys)
+        {**_key_of(key, column.table), f"v_{column.name}": value}
+        for key, value in zip(keys, _values_by_key(keys, make), strict=True)
     ]
     statement = _update_by_key(column.table, [column])
     return _execute_keeping(connection, statement, changes) > 0
+
+
+def _values_by_key(keys: list[sa.Row], make: Callable[[int], Any]) -> list[Any]:
+    """The values of the rows with these keys, in their order.
+
+    Keys that are seeding's own 1, 2, ...: row k gets the value seeding gives
+    row k when the column is there from the start (as in a database made anew
+    at a later revision), whichever rows were refused. Other keys: by place.
+    """
+    numbers = [key[0] if len(key) == 1 else None for key in keys]
+    if not all(isinstance(n, int) and 0 < n <= MAX_ROWS for n in numbers):
+        return [make(i) for i in range(len(keys))]
+    # Made in row order as seeding makes them: a maker's random numbers
+    # depend on the rows made before.
+    values = [make(i) for i in range(max(numbers, default=0))]
+    return [values[n - 1] for n in numbers]
 
 
 def _update_by_key(table: sa.Table, columns: Iterable[sa.Column]) -> sa.Update:
@@ -244,6 +266,7 @@ def replace_rows(connection: sa.Connection, wanted: dict[str, list[Row]]) -> Non
     gone: dict[str, list[tuple]] = {}
     for table in ordered:
         gone[table.name] = _upsert(connection, table, wanted[table.name])
+        _advance_counter(connection, table)
     for table in reversed(ordered):  # children's rows before their parents'
         if gone[table.name]:
             key = sa.tuple_(*table.primary_key.columns)
@@ -283,17 +306,22 @@ def _at_key(table: sa.Table, values: tuple) -> list[sa.ColumnElement[bool]]:
 
 
 def read_rows(connection: sa.Connection, tables: list[str]) -> dict[str, list[Row]]:
-    """Every row of ``tables`` as Python values of their reflected types."""
+    """Every row of ``tables`` as Python values of their reflected types.
+
+    In Python's order of their primary keys, not the collation's: a seed_rows
+    hook numbering them gives each row the same number on every backend.
+    """
     metadata = reflected(connection, tables)
     return {
-        table.name: [
-            dict(row)
-            for row in connection.execute(
-                sa.select(table).order_by(*table.primary_key.columns)
-            ).mappings()
-        ]
+        table.name: _rows_by_key(connection, table)
         for table in _parents_first(metadata)
     }
+
+
+def _rows_by_key(connection: sa.Connection, table: sa.Table) -> list[Row]:
+    rows = [dict(row) for row in connection.execute(sa.select(table)).mappings()]
+    key = table.primary_key.columns.keys()
+    return sorted(rows, key=lambda row: tuple(row[name] for name in key))
 
 
 class RowsOnDemand(Mapping[str, list[Row]]):
@@ -385,6 +413,7 @@ def _fill(
         rows.append(row)
     if not _insert_all(connection, table, _distinct(table, rows)):
         return "the database refused every generated row"
+    _advance_counter(connection, table)
     _point_at_own_rows(connection, table, chosen.seed)
     return ""
 
@@ -432,17 +461,48 @@ def _column_makers(
 
 
 def _insertable(table: sa.Table) -> list[sa.Column]:
-    """Columns to give values: not computed, not the database's own counter."""
-    # Table.autoincrement_column is public from SQLAlchemy 2.0.4; 2.0.0 has
-    # only the private name.
-    counter = getattr(table, "autoincrement_column", table._autoincrement_column)
+    """Columns to give values: all but computed ones and GENERATED ALWAYS.
+
+    An autoincrement key gets values too (1, 2, ...): left to the database,
+    PostgreSQL's sequence numbers rows from where refused inserts left it,
+    and the rows, and those pointing at them, get other keys than elsewhere.
+    """
     return [
         column
         for column in table.columns
         if column.computed is None
         and not (column.identity is not None and column.identity.always)
-        and column is not counter
     ]
+
+
+def _advance_counter(connection: sa.Connection, table: sa.Table) -> None:
+    """PostgreSQL: move the key's sequence past the keys seeding gave.
+
+    Other backends do it on their own; without it, the revision's own
+    inserts would be given a key a seeded row already holds.
+    """
+    if connection.dialect.name != "postgresql":
+        return
+    # Table.autoincrement_column is public from SQLAlchemy 2.0.4; 2.0.0 has
+    # only the private name.
+    counter = getattr(table, "autoincrement_column", table._autoincrement_column)
+    if counter is None:
+        return
+    name = connection.dialect.identifier_preparer.format_table(table)
+    sequence = connection.execute(
+        sa.select(sa.func.pg_get_serial_sequence(name, counter.name))
+    ).scalar() or _sequence_of_default(counter)
+    if sequence:
+        largest = sa.select(sa.func.max(counter)).scalar_subquery()
+        seq = sa.cast(sa.literal(sequence), postgresql.REGCLASS)
+        connection.execute(sa.select(sa.func.setval(seq, largest)))
+
+
+def _sequence_of_default(column: sa.Column) -> str | None:
+    """The sequence a nextval('...') default names (one not owned by the column)."""
+    default = column.server_default
+    found = re.search(r"nextval\('(.+?)'", str(getattr(default, "arg", "")))
+    return found.group(1).replace("''", "'") if found else None
 
 
 def _self_referring(column: sa.Column) -> bool:
@@ -500,7 +560,10 @@ def _reference(
 
 
 def _distinct(table: sa.Table, rows: list[Row]) -> list[Row]:
-    """Rows whose primary key and unique column sets are all distinct."""
+    """Rows whose primary key and unique column sets are all distinct.
+
+    Distinct as MySQL/MariaDB's default collation compares text (``_folded``).
+    """
     groups = [table.primary_key.columns.keys()] if table.primary_key else []
     groups += [
         [c.name for c in constraint.columns]
@@ -513,13 +576,26 @@ def _distinct(table: sa.Table, rows: list[Row]) -> list[Row]:
     seen: list[set] = [set() for _ in groups]
     kept = []
     for row in rows:
-        values = [tuple(row.get(name) for name in group) for group in groups]
+        values = [tuple(_folded(row.get(name)) for name in group) for group in groups]
         if any(None not in v and v in s for v, s in zip(values, seen, strict=False)):
             continue
         for value, found in zip(values, seen, strict=False):
             found.add(value)
         kept.append(row)
     return kept
+
+
+def _folded(value: Any) -> Any:
+    """Text as a case- and accent-insensitive collation compares it.
+
+    MySQL/MariaDB's default collation refuses 'reds' beside 'Reds' in a unique
+    key, SQLite and PostgreSQL take both: every backend leaves out the same
+    lookalikes, and gets the same rows.
+    """
+    if not isinstance(value, str):
+        return value
+    letters = unicodedata.normalize("NFKD", value).casefold().rstrip(" ")
+    return "".join(c for c in letters if not unicodedata.combining(c))
 
 
 def _insert_all(connection: sa.Connection, table: sa.Table, rows: list[Row]) -> int:
