@@ -513,12 +513,6 @@ def _always_null(i: int) -> None:
     return None
 
 
-def _keys_in_order(table: sa.Table) -> list[sa.ForeignKeyConstraint]:
-    """The table's foreign keys, in the same order in every run: a set's order
-    changes from run to run, and so would the rows each key draws."""
-    return sorted(table.foreign_key_constraints, key=lambda key: key.column_keys)
-
-
 def _existing_keys(connection: sa.Connection, key: sa.ForeignKeyConstraint) -> list:
     target = _target(key.elements[0])[0]
     columns = [_target(element)[1] for element in key.elements]
