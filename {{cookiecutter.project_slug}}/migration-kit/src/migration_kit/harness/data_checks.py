@@ -189,11 +189,19 @@ def summary() -> list[str]:
     if "same-answer" not in off:
         compared = sum(len(a) > 1 for a in same_answer.ANSWERS.values())
         backends = sorted({b for a in same_answer.ANSWERS.values() for b in a})
-        lines.append(
-            f"SAME ANSWER compared {compared} revisions across {', '.join(backends)}"
-            if len(backends) > 1
-            else "SAME ANSWER not compared: the run tested one backend"
-        )
+        if os.environ.get("PYTEST_XDIST_WORKER") and len(backends) < 2:
+            lines.append(
+                "SAME ANSWER not compared: with -n each backend climbs on its own "
+                "pytest-xdist worker, and no worker sees another's rows "
+                "(run without -n to compare)"
+            )
+        else:
+            across = ", ".join(backends)
+            lines.append(
+                f"SAME ANSWER compared {compared} revisions across {across}"
+                if len(backends) > 1
+                else "SAME ANSWER not compared: the run tested one backend"
+            )
     if "crash-rerun" not in off:
         lines += crash_rerun.summary(stop_limit()) or [
             "CRASH AND RERUN ran nowhere: no MySQL/MariaDB and no backfill() revision"
