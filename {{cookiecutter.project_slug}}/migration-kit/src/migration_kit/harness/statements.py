@@ -85,10 +85,13 @@ DROPPED = re.compile(
 )
 
 
+INDEX = re.compile(r"^\s*(?:CREATE\s+(?:UNIQUE\s+)?|DROP\s+)INDEX\b", re.IGNORECASE)
+
+
 def tables_written(statement: str) -> set[str] | None:
     """The tables whose rows this statement may have changed; None: any table."""
-    if not writes(statement):
-        return set()
+    if not writes(statement) or INDEX.match(statement):
+        return set()  # an index changes no row
     if not NAMED_ONLY.match(statement):
         return None
     dropped = DROPPED.match(statement)

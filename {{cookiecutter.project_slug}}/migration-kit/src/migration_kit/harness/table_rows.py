@@ -41,30 +41,41 @@ class TableRows:
         self.known: dict[str, str | None] = {}
         self.watched: sa.Engine | None = None
         self.triggers = True  # whether the database may have any
+        self.writing: set[int] = set()  # connections with writes not committed
 
     def watch(self, engine: sa.Engine | None) -> None:
         """Keep fingerprints until a statement on ``engine`` writes their table;
         None: keep none (the migrations run on an engine not seen)."""
         if self.watched is not None:
             sa.event.remove(self.watched, "after_cursor_execute", self._written)
-            sa.event.remove(self.watched, "rollback", self._forget)
-        self._forget()
+            sa.event.remove(self.watched, "rollback", self._rolled_back)
+            sa.event.remove(self.watched, "commit", self._committed)
+        self.known.clear()
         self.watched = engine
         # Triggers already there: a trigger may write any table, whatever its
         # statement names. Those created later are seen (_written).
         self.triggers = engine is None or _has_triggers(engine)
         if engine is not None:
             sa.event.listen(engine, "after_cursor_execute", self._written)
-            # A fingerprint read inside a transaction rolled back is not true.
-            sa.event.listen(engine, "rollback", self._forget)
+            # A fingerprint read after a write, in a transaction then rolled
+            # back, is not true.
+            sa.event.listen(engine, "rollback", self._rolled_back)
+            sa.event.listen(engine, "commit", self._committed)
 
-    def _forget(self, *_: object) -> None:
-        self.known.clear()
+    def _rolled_back(self, connection: sa.Connection) -> None:
+        if id(connection) in self.writing:
+            self.writing.discard(id(connection))
+            self.known.clear()
+
+    def _committed(self, connection: sa.Connection) -> None:
+        self.writing.discard(id(connection))
 
     def _written(self, connection, cursor, statement: str, *args: object) -> None:
         if TRIGGER.search(statement):
             self.triggers = True  # for good: it may fire on any statement after
         tables = tables_written(statement)
+        if tables != set():
+            self.writing.add(id(connection))
         if tables is None:
             self.known.clear()
         for table in tables or ():
