@@ -62,3 +62,58 @@ def test_every_changed_row_is_counted_and_the_first_few_shown(
         "settings: 2 of 5 rows differ: row {\"id\": 4} value 'a' became 'b'; "
         "row {\"id\": 5} value 'a' became 'b'",
     ]
+
+
+# A trigger that writes a table its statement does not name, per backend.
+TRIGGER = {
+    "sqlite": [
+        "CREATE TRIGGER copy AFTER INSERT ON settings "
+        "BEGIN INSERT INTO untouched (id) VALUES (NEW.id + 100); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION copy() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN INSERT INTO untouched (id) VALUES (NEW.id + 100); RETURN NEW; END $$",
+        "CREATE TRIGGER copy AFTER INSERT ON settings "
+        "FOR EACH ROW EXECUTE FUNCTION copy()",
+    ],
+    "mysql": [
+        "CREATE TRIGGER copy AFTER INSERT ON settings "
+        "FOR EACH ROW INSERT INTO untouched (id) VALUES (NEW.id + 100)"
+    ],
+}
+
+
+def test_kept_fingerprints_are_those_a_fresh_read_finds_after_every_write(
+    engine: sa.Engine,
+) -> None:
+    """Kept fingerprints save reading tables no statement wrote; whatever the
+    statements, they must be what reading every table finds."""
+    rows = TableRows()
+    rows.watch(engine)
+    tables = ["archive", "settings", "untouched"]
+
+    def agrees() -> None:
+        with engine.connect() as connection:
+            kept = rows.fingerprints(connection, tables)
+            assert kept == TableRows().fingerprints(connection, tables)
+
+    agrees()
+    writes = [
+        "INSERT INTO settings (id, value) VALUES (6, 'a')",
+        "UPDATE archive SET note = 'x' WHERE id = 1",
+        "DELETE FROM untouched",
+        "INSERT INTO untouched (id) SELECT id FROM settings",
+        *TRIGGER[engine.dialect.name],
+        "INSERT INTO settings (id, value) VALUES (7, 'a')",  # the trigger writes
+    ]
+    for statement in writes:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(statement)
+        agrees()
+    # Read inside a transaction that is then rolled back.
+    with engine.connect() as connection:
+        connection.exec_driver_sql("DELETE FROM archive WHERE id > 10")
+        rows.fingerprints(connection, tables)
+        connection.rollback()
+    agrees()
+    rows.watch(None)

@@ -70,6 +70,41 @@ class Watcher:
         return found
 
 
+# Statements that write only the table they name (and SQLite's batch copy of
+# it): no cascade, no second table. Any other writing statement (UPDATE and
+# DELETE may cascade through foreign keys, a CTE may write anywhere) could
+# have written any table.
+NAMED_ONLY = re.compile(
+    r"^\s*(?:INSERT|CREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX)|DROP\s+(?:TABLE|INDEX)|"
+    r"ALTER\s+TABLE)\b",
+    re.IGNORECASE,
+)
+DROPPED = re.compile(
+    r"^\s*DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?[`\"\[]?([\w$]+)[`\"\]]?\s*$",
+    re.IGNORECASE,
+)
+
+
+INDEX = re.compile(r"^\s*(?:CREATE\s+(?:UNIQUE\s+)?|DROP\s+)INDEX\b", re.IGNORECASE)
+
+
+def tables_written(statement: str) -> set[str] | None:
+    """The tables whose rows this statement may have changed; None: any table."""
+    if not writes(statement) or INDEX.match(statement):
+        return set()  # an index changes no row
+    if not NAMED_ONLY.match(statement):
+        return None
+    dropped = DROPPED.match(statement)
+    if dropped:
+        return {dropped.group(1)}
+    found = set()
+    for match in TABLE_NAMED.finditer(statement):
+        if statement[match.end() :].lstrip('`"]').startswith("."):
+            return None  # schema.table: not a name the fingerprints use
+        found.add(match.group(1).removeprefix(ALEMBIC_COPY))
+    return found or None
+
+
 def writes(statement: str) -> bool:
     first = statement.lstrip(" (\n\t").split(None, 1)
     if not first or first[0].upper() in READS:

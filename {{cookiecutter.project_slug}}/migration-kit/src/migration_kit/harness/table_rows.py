@@ -6,16 +6,27 @@ tables where the database can checksum rows (PostgreSQL, MySQL/MariaDB), rows
 hashed in process on SQLite. Full rows are read only for a table whose
 fingerprint changed since they were last read, and kept until it changes.
 
+A fingerprint is kept, too, until a statement on the engine may have written
+its table (statements.py): a stair then reads the tables its revision and its
+seeding touched, not all of them. A statement that could have written any
+table (UPDATE, DELETE, anything not plainly naming its one table), a trigger
+in the database, or a migration run through another engine (an async test
+URL) makes every table be read again. Statements sent through the driver's
+own cursor, around SQLAlchemy, are not seen.
+
 Rows are compared as the driver returns them, in the database's own types:
 'Reds' and 'reds', 1 and 1.0, are different values.
 """
 
 import hashlib
 import json
+import re
 from itertools import zip_longest
 from typing import Any
 
 import sqlalchemy as sa
+
+from .statements import tables_written
 
 Row = dict[str, Any]
 
@@ -26,19 +37,60 @@ class TableRows:
     def __init__(self) -> None:
         # table -> (fingerprint, key columns, rows ordered by them)
         self.read: dict[str, tuple[str | None, list[str], list[Row]]] = {}
+        # Fingerprints no statement seen since may have changed.
+        self.known: dict[str, str | None] = {}
+        self.watched: sa.Engine | None = None
+        self.triggers = True  # whether the database may have any
+        self.writing: set[int] = set()  # connections with writes not committed
+
+    def watch(self, engine: sa.Engine | None) -> None:
+        """Keep fingerprints until a statement on ``engine`` writes their table;
+        None: keep none (the migrations run on an engine not seen)."""
+        if self.watched is not None:
+            sa.event.remove(self.watched, "after_cursor_execute", self._written)
+            sa.event.remove(self.watched, "rollback", self._rolled_back)
+            sa.event.remove(self.watched, "commit", self._committed)
+        self.known.clear()
+        self.watched = engine
+        # Triggers already there: a trigger may write any table, whatever its
+        # statement names. Those created later are seen (_written).
+        self.triggers = engine is None or _has_triggers(engine)
+        if engine is not None:
+            sa.event.listen(engine, "after_cursor_execute", self._written)
+            # A fingerprint read after a write, in a transaction then rolled
+            # back, is not true.
+            sa.event.listen(engine, "rollback", self._rolled_back)
+            sa.event.listen(engine, "commit", self._committed)
+
+    def _rolled_back(self, connection: sa.Connection) -> None:
+        if id(connection) in self.writing:
+            self.writing.discard(id(connection))
+            self.known.clear()
+
+    def _committed(self, connection: sa.Connection) -> None:
+        self.writing.discard(id(connection))
+
+    def _written(self, connection, cursor, statement: str, *args: object) -> None:
+        if TRIGGER.search(statement):
+            self.triggers = True  # for good: it may fire on any statement after
+        tables = tables_written(statement)
+        if tables != set():
+            self.writing.add(id(connection))
+        if tables is None:
+            self.known.clear()
+        for table in tables or ():
+            self.known.pop(table, None)
 
     def fingerprints(
         self, connection: sa.Connection, tables: list[str]
     ) -> dict[str, str | None]:
         """Per table, text that changes when its rows do; None: no rows."""
-        if not tables:
-            return {}
-        name = connection.dialect.name
-        if name == "postgresql":
-            return _postgresql(connection, tables)
-        if name == "mysql":
-            return _mysql(connection, tables)
-        return {table: _hashed(connection, table) for table in tables}
+        if self.triggers:
+            self.known.clear()
+        stale = [t for t in tables if t not in self.known or t == "alembic_version"]
+        if stale:
+            self.known.update(_fingerprints(connection, stale))
+        return {table: self.known[table] for table in tables}
 
     def remember(
         self, connection: sa.Connection, fingerprints: dict[str, str | None]
@@ -73,6 +125,35 @@ class TableRows:
                     f"{table}: {len(found)} of {len(old)} rows differ: {shown}{more}"
                 )
         return lines
+
+
+def _fingerprints(
+    connection: sa.Connection, tables: list[str]
+) -> dict[str, str | None]:
+    name = connection.dialect.name
+    if name == "postgresql":
+        return _postgresql(connection, tables)
+    if name == "mysql":
+        return _mysql(connection, tables)
+    return {table: _hashed(connection, table) for table in tables}
+
+
+# A trigger (or a PostgreSQL rule) may write any table, whatever its statement names.
+TRIGGER = re.compile(r"^\s*CREATE\b.*\b(?:TRIGGER|RULE)\b", re.IGNORECASE | re.DOTALL)
+TRIGGERS = {
+    "sqlite": "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'",
+    "postgresql": "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal",
+    "mysql": "SELECT count(*) FROM information_schema.triggers "
+    "WHERE trigger_schema = DATABASE()",
+}
+
+
+def _has_triggers(engine: sa.Engine) -> bool:
+    query = TRIGGERS.get(engine.dialect.name)
+    if query is None:
+        return True
+    with engine.connect() as connection:
+        return bool(connection.exec_driver_sql(query).scalar())
 
 
 # Rows shown per table: enough to see a pattern, few enough to read.
