@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import backfills
+from ..settings import setting
 from . import same_answer
 from .schema_snapshot import differences, of_tables
 from .stairway import cause
@@ -132,7 +133,7 @@ def _stops(
     """After each writing statement on MySQL/MariaDB (at most ``limit``), and
     after the first batches of a backfill() on every backend."""
     stops: list[Stop] = []
-    if climber.steps.engine.dialect.name == "mysql":
+    if climber.steps.engine.dialect.name == "mysql" and deploys_to_mysql():
         count = len(reference.writes)
         chosen = spread(count, limit)
         tally.left_out[stair.name] = count - len(chosen)
@@ -224,12 +225,25 @@ def _schema_change(connection: Any, reference: Reference) -> str:
     return changed[0] if changed else ""
 
 
+def deploys_to_mysql() -> bool:
+    """Whether statement stops matter: production on MySQL/MariaDB commits each
+    DDL at once, so a crash leaves half a revision. SQLite and PostgreSQL undo
+    a failed revision whole, and a project deploying there is not held to it."""
+    return setting("database") in ("mysql", "mariadb")
+
+
 def uses_backfill(module: Any) -> bool:
     return getattr(module, "backfill", None) is backfills.backfill
 
 
 def summary(limit: int | None) -> list[str]:
     lines = []
+    if not deploys_to_mysql():
+        lines.append(
+            f"CRASH AND RERUN stops upgrades after each statement only in a project "
+            f"that deploys to MySQL/MariaDB (alembic.ini: database = "
+            f"{setting('database')}); backfill() revisions are stopped everywhere"
+        )
     for backend, tally in TALLY.items():
         left = {name: n for name, n in tally.left_out.items() if n}
         line = (

@@ -265,7 +265,8 @@ def wanted(items: list[Any], backend: str) -> set[str]:
 def not_collected(items: list[Any], backends: set[str]) -> list[Any]:
     """The tests of checks turned off, and those with nothing to check: the
     same answer with one backend in the run, crash-rerun's on SQLite and
-    PostgreSQL (which roll a revision back as a whole) except backfill()'s."""
+    PostgreSQL (which roll a revision back as a whole), and on MySQL/MariaDB
+    too when the project deploys elsewhere, except backfill()'s."""
     stop_limit()  # a bad setting stops the run before any test
     off = {TESTS[name] for name in skipped()}
     if len(backends) < 2:
@@ -276,9 +277,9 @@ def not_collected(items: list[Any], backends: set[str]) -> list[Any]:
         params = getattr(getattr(item, "callspec", None), "params", {})
         if name in off:
             left_out.append(item)
-        elif name == TESTS["crash-rerun"] and params.get("backend") in (
-            "sqlite",
-            "postgresql",
+        elif name == TESTS["crash-rerun"] and (
+            params.get("backend") in ("sqlite", "postgresql")
+            or not crash_rerun.deploys_to_mysql()
         ):
             module = script_module(params.get("revision"))
             if module is None or not uses_backfill(module):
