@@ -9,6 +9,7 @@ harness makes, migrates and drops its databases through those drivers.
 """
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -43,11 +44,17 @@ def urls(postgresql: str, mysql: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def with_drivers(project: Path) -> Path:
+def with_drivers(project: Path) -> Iterator[Path]:
     """The default bake with the application's drivers in its venv, installed
-    by docs/testing.md's own command (mysqlclient builds against libmariadb-dev)."""
-    run(["sh", "-c", DOCUMENTED.search(guide(project))["pip"]], cwd=project)
-    return project
+    by docs/testing.md's own command (mysqlclient builds against libmariadb-dev),
+    and removed afterwards: other modules share the bake and expect the
+    project's own drivers only (a plain mysql:// URL must still lack one)."""
+    install = DOCUMENTED.search(guide(project))["pip"]
+    run(["sh", "-c", install], cwd=project)
+    yield project
+    wanted = install.split(" install ", 1)[1].split()
+    names = [re.split(r"[<>=!~\[]", w.strip("'\""))[0] for w in wanted if w[0] != "-"]
+    run([".venv/bin/pip", "uninstall", "--yes", "--quiet", *names], cwd=project)
 
 
 def guide(project: Path) -> str:

@@ -14,6 +14,8 @@ Only runs that connect through env.py keep the table: the test harness's
 disposable databases do not.
 """
 
+from __future__ import annotations
+
 import os
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
 from alembic.util import CommandError
 
+from .database import commit
 from .frozen_models import quiet_alembic_log
 from .history import shown
 from .ledger import fingerprint
@@ -49,7 +52,7 @@ def prepare(connection: sa.Connection, script: ScriptDirectory) -> None:
     """Before a run that moves alembic_version: create the table, adopt an old
     database, refuse a revision changed since it ran; then commit."""
     sums.create(connection, checkfirst=True)
-    recorded = dict(connection.execute(sa.select(sums)).tuples().all())
+    recorded = {row[0]: row[1] for row in connection.execute(sa.select(sums))}
     with quiet_alembic_log():  # its "Context impl" lines come again in the run
         heads = MigrationContext.configure(connection).get_current_heads()
     _refuse_squashed_away(script, heads)
@@ -57,7 +60,7 @@ def prepare(connection: sa.Connection, script: ScriptDirectory) -> None:
         _check(connection, script, recorded)
     elif heads:
         _adopt(connection, script, heads)
-    connection.commit()
+    commit(connection)  # SQLAlchemy 1.4's Connection too (database.py)
     connection.info[KEEPING] = True
 
 

@@ -24,6 +24,8 @@ all of them are at head. PostgreSQL and MariaDB 10.6+ (or MySQL 8) skip
 locked rows; a SQLite control database serves one runner.
 """
 
+from __future__ import annotations
+
 import multiprocessing
 import os
 import socket
@@ -353,7 +355,7 @@ class Upgrader:
         self.script = history.load(ScriptDirectory.from_config(self.config))
         self.engine: sa.Engine | None = None
 
-    def __enter__(self) -> "Upgrader":
+    def __enter__(self) -> Upgrader:
         return self
 
     def __exit__(self, *_: object) -> None:

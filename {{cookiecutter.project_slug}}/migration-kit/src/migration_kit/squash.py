@@ -18,6 +18,8 @@ versions.sum follows. The new revision lists the ids it replaced in
 them (applied.py).
 """
 
+from __future__ import annotations
+
 import copy
 import datetime
 import decimal

@@ -19,6 +19,8 @@ no schema, database or file is one line pointing at ``make create-tenant``,
 which builds a new tenant from the models at head and stamps it (no replay).
 """
 
+from __future__ import annotations
+
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,11 +30,11 @@ from pathlib import Path
 from alembic import command, context
 from alembic.config import Config
 from alembic.util import CommandError
-from sqlalchemy import Connection, create_engine, text
-from sqlalchemy.engine import URL
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL, Connection
 from sqlalchemy.pool import NullPool
 
-from .database import database_url
+from .database import commit, database_url
 from .urls import BadURL, parse_url, shown
 
 # Letters, digits and underscores, as a schema or database name needs no
@@ -138,7 +140,7 @@ def inside(connection: Connection, found: Tenant) -> Iterator[None]:
     search_path = text("SELECT set_config('search_path', :path, false)")
     connection.execute(search_path, {"path": f'"{found.schema}"'})
     # Alembic never commits what ran before context.configure(): commit it.
-    connection.commit()
+    commit(connection)
     yield
 
 

@@ -19,6 +19,8 @@ as sqitch's verify does). ``before`` reads those tables whole there: keep it
 to tables that fit in memory, or write ``verify(session)`` on the result alone.
 """
 
+from __future__ import annotations
+
 import functools
 import inspect
 import json
