@@ -91,3 +91,15 @@ def test_repointed_changes_down_revision_and_revises_only() -> None:
     assert 'down_revision: str | None = "feed00000001"\n' in moved
     assert "Revises: feed00000001\n" in moved
     assert moved.replace("feed00000001", "8f7a6b5c4d02") == REVISION
+
+
+def test_the_shipped_versions_sum_matches_the_sample_revisions() -> None:
+    """A bake commits versions.sum with the samples: a stale line would fail
+    every new project's first make test once it is committed to git."""
+    project = Path(__file__).parents[2] / "{{cookiecutter.project_slug}}"
+    shipped = parse_sums((project / "migrations/versions.sum").read_text())
+    samples = sorted((project / "migrations/versions").glob("*_sample_*.py"))
+    found = {
+        path.name.split("-")[1].split("_")[0]: fingerprint(path) for path in samples
+    }
+    assert shipped == found

@@ -388,17 +388,17 @@ def prove(backend: str, copy: Path, target: str, old: State, scratch: Path) -> N
 
 
 def first_difference(before: tuple[dict, Rows], after: tuple[dict, Rows]) -> str:
+    from .harness import table_rows
     from .harness.schema_snapshot import differences
-    from .harness.table_rows import difference
 
     changes = differences(*(checks_in_any_words(shape) for shape in (before, after)))
     if changes:
         return changes[0]
     for table in sorted(before[1].keys() | after[1].keys()):
         old, new = before[1].get(table, []), after[1].get(table, [])
-        change = difference([], old, new) if old != new else ""
-        if change:
-            return f"{table}: {change}"
+        rows = table_rows.differences([], old, new) if old != new else []
+        if rows:
+            return f"{table}: {rows[0]}"
     return ""
 
 
