@@ -19,6 +19,7 @@ and takes them out again.
 import os
 import re
 import shutil
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,13 +66,20 @@ def revisions_added(project: Path, *names: str) -> Iterator[None]:
         shutil.rmtree(versions / "__pycache__", ignore_errors=True)
 
 
-def failing_run(project: Path, selection: str, env: dict[str, str]) -> str:
-    """``make test-migrations`` on the selected tests, which must fail: its output."""
-    result = unchecked(
+def migrations_run(
+    project: Path, selection: str, env: dict[str, str]
+) -> subprocess.CompletedProcess:
+    """``make test-migrations`` on the tests ``-k selection`` picks."""
+    return unchecked(
         ["make", "test-migrations"],
         cwd=project,
         env={**env, "PYTEST_ADDOPTS": f"-k '{selection}' -p no:cacheprovider"},
     )
+
+
+def failing_run(project: Path, selection: str, env: dict[str, str]) -> str:
+    """``make test-migrations`` on the selected tests, which must fail: its output."""
+    result = migrations_run(project, selection, env)
     assert result.returncode != 0, result.stdout[-3000:]
     return result.stdout + result.stderr
 
@@ -115,11 +123,7 @@ def test_revision_without_done_guards_fails_its_rerun(project: Path) -> None:
     with revisions_added(project, "no_guards"):
         # A project deploying to SQLite is not held to it: SQLite undoes a
         # failed revision whole (the run's closing lines say so).
-        passing = unchecked(
-            ["make", "test-migrations"],
-            cwd=project,
-            env={**env, "PYTEST_ADDOPTS": f"-k '{ADDED} and mysql'"},
-        )
+        passing = migrations_run(project, f"{ADDED} and mysql", env)
         assert passing.returncode == 0, passing.stdout[-3000:]
         assert "only in a project that deploys to MySQL/MariaDB" in passing.stdout
         with deploying_to(project, "mysql"):
@@ -157,11 +161,7 @@ def test_sample_passes_every_data_check_on_three_backends(project: Path) -> None
     selection = "same_answer or crash or promise"
     # Deploying to MySQL: its upgrades are also stopped after each statement.
     with deploying_to(project, "mysql"):
-        result = unchecked(
-            ["make", "test-migrations"],
-            cwd=project,
-            env={**env, "PYTEST_ADDOPTS": f"-k '{selection}' -p no:cacheprovider"},
-        )
+        result = migrations_run(project, selection, env)
     assert result.returncode == 0, result.stdout[-3000:]
     assert "SAME ANSWER compared 2 revisions across mariadb, postgresql, sqlite" in (
         result.stdout
