@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from migration_kit.harness.disposable_database import disposable_database
+from migration_kit.harness.statements import tables_written
 from migration_kit.harness.table_rows import TableRows
 
 metadata = sa.MetaData()
@@ -117,3 +118,22 @@ def test_kept_fingerprints_are_those_a_fresh_read_finds_after_every_write(
         connection.rollback()
     agrees()
     rows.watch(None)
+
+
+@pytest.mark.parametrize(
+    ("statement", "tables"),
+    [
+        # The harness's own statements, after every step and at every stair.
+        ("DISCARD ALL", set()),
+        ("WITH here AS (SELECT 1) SELECT json_build_object('x', 1)", set()),
+        ("SELECT 1", set()),
+        ("INSERT INTO archive (id) VALUES (1)", {"archive"}),
+        ("CREATE INDEX ix_note ON archive (note)", set()),
+        # Any table: a CTE that writes, an UPDATE that may cascade.
+        ("WITH gone AS (DELETE FROM archive RETURNING id) SELECT 1", None),
+        ("UPDATE archive SET note = 'x'", None),
+    ],
+)
+def test_the_tables_a_statement_may_write(statement: str, tables: set | None) -> None:
+    """Only a statement that may write a table makes its rows be read again."""
+    assert tables_written(statement) == tables

@@ -12,11 +12,14 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-# Statements that change nothing a rerun could trip on.
+# Statements that change nothing a rerun could trip on. DISCARD and RESET
+# clear a session's state only: the harness sends DISCARD ALL after every
+# PostgreSQL step (migration_steps.as_if_new), and read as a write it made
+# every table's rows be read again at every step.
 READS = (
     "SELECT", "SHOW", "DESCRIBE", "DESC", "EXPLAIN", "SET", "BEGIN", "COMMIT",
     "ROLLBACK", "SAVEPOINT", "RELEASE", "START", "XA", "PRAGMA", "CHECKSUM",
-    "ANALYZE", "DO",
+    "ANALYZE", "DO", "DISCARD", "RESET",
 )  # fmt: skip
 TABLE_NAMED = re.compile(
     r"\b(?:INSERT\s+(?:IGNORE\s+)?INTO|UPDATE|DELETE\s+FROM|ALTER\s+TABLE|"
@@ -109,7 +112,14 @@ def writes(statement: str) -> bool:
     first = statement.lstrip(" (\n\t").split(None, 1)
     if not first or first[0].upper() in READS:
         return False
+    if first[0].upper() == "WITH" and not DATA_MODIFYING.search(statement):
+        return False  # a query, as the schema snapshot's own catalog query is
     return "alembic_version" not in statement
+
+
+# A WITH statement writes only through one of these (PostgreSQL's
+# data-modifying CTEs, MySQL's WITH ... UPDATE/DELETE).
+DATA_MODIFYING = re.compile(r"\b(?:INSERT|UPDATE|DELETE|MERGE)\b", re.IGNORECASE)
 
 
 @contextmanager
