@@ -144,3 +144,28 @@ def test_a_partial_index_reflected_twice_has_no_differences(engine: sa.Engine) -
 
     assert differences(first, second) == []
     assert "code > 0" in repr(first) or engine.dialect.name == "mysql"
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "mysql"], indirect=True)
+def test_an_unchanged_table_is_not_reflected_again(engine: sa.Engine) -> None:
+    """SQLite and MySQL/MariaDB fingerprint each table's schema in one place
+    (sqlite_master, information_schema): only a changed table is reflected."""
+    before = shape_of(engine, table())
+    child = CHANGES["indexes"]()
+    child.metadata.create_all(engine)
+    statements: list[str] = []
+
+    def seen(connection, cursor, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    sa.event.listen(engine, "after_cursor_execute", seen)
+    try:
+        with engine.connect() as connection:
+            after = snapshot(connection, before)
+    finally:
+        sa.event.remove(engine, "after_cursor_execute", seen)
+        child.metadata.drop_all(engine)
+
+    assert differences(before, after) == differences(before, shape_of(engine, child))
+    assert [s for s in statements if "parent" in s] == []
+    assert [s for s in statements if "child" in s]
