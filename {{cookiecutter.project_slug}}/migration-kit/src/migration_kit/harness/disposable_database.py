@@ -24,6 +24,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from inspect import signature
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,7 @@ def disposable_database(backend: str, directory: Path) -> Iterator[Engine]:
         # revision, and a new connection costs 2 ms on PostgreSQL, 16 ms on
         # MariaDB. Migration steps never reuse one (MigrationSteps).
         engine = create_engine(sync_url(_create(server)))
+        _tls_only_if_offered(engine)
     try:
         yield engine
     finally:
@@ -151,6 +153,35 @@ def _no_sync(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA synchronous = OFF")
     cursor.close()
+
+
+def _tls_only_if_offered(engine: Engine) -> None:
+    """PyMySQL 1.2 tries TLS on every connection unless told not to, and builds
+    an SSL context for each: 55 ms of OpenSSL reading certificates, at every
+    migration step, half of a MariaDB stairway's time. Once a server has
+    offered no TLS, this engine's next connections do not prepare for it;
+    one that offered it keeps it, as does a URL that asks for it."""
+    if engine.dialect.driver != "pymysql":
+        return
+    import pymysql  # the driver of this engine
+    from pymysql.constants import CLIENT
+
+    if "ssl_disabled" not in signature(pymysql.connections.Connection).parameters:
+        return  # PyMySQL before 1.0 tries no TLS unless told to
+
+    offered: list[bool] = []
+
+    def learn(dbapi_connection: Any, _record: Any) -> None:
+        if not offered:
+            capabilities = getattr(dbapi_connection, "server_capabilities", None)
+            offered.append(capabilities is None or bool(capabilities & CLIENT.SSL))
+
+    def plain(_dialect: Any, _record: Any, _args: Any, params: dict) -> None:
+        if offered == [False] and not any(key.startswith("ssl") for key in params):
+            params["ssl_disabled"] = True
+
+    event.listen(engine, "connect", learn)
+    event.listen(engine, "do_connect", plain)
 
 
 def migration_url(engine: Engine) -> URL | None:
