@@ -169,3 +169,30 @@ def test_an_unchanged_table_is_not_reflected_again(engine: sa.Engine) -> None:
     assert differences(before, after) == differences(before, shape_of(engine, child))
     assert [s for s in statements if "parent" in s] == []
     assert [s for s in statements if "child" in s]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_postgresql_describes_only_the_changed_table(engine: sa.Engine) -> None:
+    plain = table()
+    plain.metadata.create_all(engine)
+    described: list[list[str]] = []
+
+    def seen(connection, cursor, statement: str, parameters, *args: object) -> None:
+        if isinstance(parameters, dict) and "only" in parameters:
+            described.append(parameters["only"])
+
+    sa.event.listen(engine, "after_cursor_execute", seen)
+    try:
+        with engine.begin() as connection:
+            before = snapshot(connection)
+            connection.exec_driver_sql("CREATE INDEX ix_child_code ON child (code)")
+            after = snapshot(connection, before)
+            again = snapshot(connection, after)
+    finally:
+        sa.event.remove(engine, "after_cursor_execute", seen)
+        plain.metadata.drop_all(engine)
+
+    assert described == [["parent", "child"], ["child"], []]
+    (change,) = differences(before, after)
+    assert change.startswith("table child, indexes: left CREATE INDEX ix_child_code ON")
+    assert after == again
