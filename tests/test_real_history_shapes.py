@@ -3,9 +3,10 @@
 The fixture history (tests/fixtures/real_history, its README draws it) has a
 `pass` downgrade declared irreversible, a broken downgrade followed by good
 revisions, an upgrade that fails on generated rows in the middle (and passes
-on empty tables), a broken upgrade on a side branch, branches and merges, three roots,
-a depends_on, a revision per dialect, one importing the application and
-ruff-dirty legacy code. One run must name every broken revision, once each.
+on empty tables, where its downgrade is tested), a broken upgrade on a side
+branch, branches and merges, three roots, a depends_on, a revision per
+dialect, one importing the application and ruff-dirty legacy code. One run
+must name every broken revision, once each.
 """
 
 import re
@@ -77,11 +78,15 @@ def fix_broken_downgrade(project: Path) -> None:
 
 
 def fix_upgrade_that_fails_on_rows(project: Path) -> None:
-    revision = project / "migrations/versions/0006_c6_payments.py"
-    text = revision.read_text().replace(
-        "FROM invoices", "FROM invoices WHERE account_id IS NOT NULL"
+    edit_payments(
+        project, "FROM invoices", "FROM invoices WHERE account_id IS NOT NULL"
     )
-    revision.write_text(text)
+
+
+def edit_payments(project: Path, old: str, new: str) -> None:
+    """cccc00000006, the revision whose upgrade fails on rows, edited."""
+    revision = project / "migrations/versions/0006_c6_payments.py"
+    revision.write_text(revision.read_text().replace(old, new))
 
 
 def seeded(line: str, backend: str) -> str:
@@ -107,7 +112,7 @@ def test_one_run_names_every_broken_revision_on_every_backend(project: Path) -> 
     require_servers()
     use_history(project)
 
-    result = pytest_in(project, *HARNESS)
+    result = pytest_in(project, "-rA", *HARNESS)
 
     out = result.stdout
     assert result.returncode == 1, out
@@ -119,11 +124,14 @@ def test_one_run_names_every_broken_revision_on_every_backend(project: Path) -> 
         f"SKIPPED [12] not reached: revision {BROKEN_UPGRADE} failed to upgrade",
         f"SKIPPED [3] revision {BROKEN_DOWNGRADE}: no downgrade to compare, "
         "see its stairway",
-        f"SKIPPED [3] revision {FAILS_ON_ROWS}: no downgrade to compare, "
-        "see its stairway",
         f"SKIPPED [3] revision {BROKEN_UPGRADE}: no downgrade to compare, "
         "see its stairway",
     ]
+    # The upgrade that fails on rows passed on empty tables, and its downgrade
+    # there left nothing behind.
+    passed = summary_lines(out, "PASSED ")
+    for backend in ("sqlite", "postgresql", "mysql"):
+        assert f"PASSED {NO_TRACE}[{backend}-cccc00000006]" in passed
     failed = [line.split(" - ")[0] for line in summary_lines(out, "FAILED ")]
     assert failed == [
         f"FAILED tests/{test}[{backend}{revision}]"
@@ -142,7 +150,7 @@ def test_one_run_names_every_broken_revision_on_every_backend(project: Path) -> 
     # fails on rows, on the branches beside the broken upgrade and across
     # every merge were all tested, on each backend.
     assert out.rstrip().splitlines()[-1].strip("= ").split(" in ")[0] == (
-        "12 failed, 65 passed, 21 skipped"
+        "12 failed, 68 passed, 18 skipped"
     )
     message = (
         f"revision {BROKEN_DOWNGRADE}: downgrade failed: UndefinedColumn: "
@@ -178,15 +186,137 @@ def test_two_workers_climb_each_backend_once_and_name_every_broken_revision(
         "pytest-xdist worker, and no worker sees another's rows "
         "(run without -n to compare)"
     ]
-    assert "12 failed, 65 passed, 21 skipped" in out.rstrip().splitlines()[-1]
+    assert "12 failed, 68 passed, 18 skipped" in out.rstrip().splitlines()[-1]
 
 
 XDIST = "pytest-xdist>=3.5"
+NO_TRACE = "tests/test_migrations.py::test_downgrade_leaves_no_trace"
+NO_SUCH_INDEX = {  # the downgrade of cccc00000006 on empty tables, edited
+    "sqlite": "downgrade failed: OperationalError: no such index: ix_payments_currency",
+    "postgresql": "downgrade failed: UndefinedObject: index "
+    '"ix_payments_currency" does not exist',
+    "mysql": "downgrade failed: OperationalError: (1091, \"Can't DROP INDEX "
+    f'`ix_payments_currency`; check that it exists"); {MYSQL_KEPT}partly '
+    "downgraded, while alembic_version still names the revision itself",
+}
 
 
-def every_broken_revision(out: str) -> list[str]:
-    """The BROKEN lines the fixture history ends a run with, in order."""
+def test_a_broken_downgrade_is_named_where_its_upgrade_passed_on_empty_tables(
+    project: Path,
+) -> None:
+    """cccc00000006 fails on rows, passes on empty tables: its downgrade is
+    tested there, and the revisions after it still are, on every backend."""
+    require_servers()
+    use_history(project)
+    edit_payments(
+        project,
+        '    op.drop_table("payments")',
+        '    op.drop_index("ix_payments_currency", "payments")\n'
+        '    op.drop_table("payments")',
+    )
+
+    result = pytest_in(project, "-rA", *HARNESS)
+
+    out = result.stdout
+    assert result.returncode == 1, out
+    assert summary_lines(out, "BROKEN ") == every_broken_revision(out, NO_SUCH_INDEX)
+    message = (
+        f"revision {FAILS_ON_ROWS}: upgrade failed: NotNullViolation: null value "
+        'in column "account_id" of relation "payments" violates not-null '
+        "constraint DETAIL: Failing row contains (4, EUR, null).; "
+        f"{GOT_PAST}; on empty tables, {NO_SUCH_INDEX['postgresql']}"
+    )
+    assert seeded(message, "postgresql") + "\n" in out
+    assert summary_lines(out, "SKIPPED ") == [
+        f"SKIPPED [12] not reached: revision {BROKEN_UPGRADE} failed to upgrade",
+        *(
+            f"SKIPPED [3] revision {revision}: no downgrade to compare, "
+            "see its stairway"
+            for revision in (BROKEN_DOWNGRADE, FAILS_ON_ROWS, BROKEN_UPGRADE)
+        ),
+    ]
+    # The merge built on it was climbed from there, on every backend.
+    passed = summary_lines(out, "PASSED ")
+    for backend in ("sqlite", "postgresql", "mysql"):
+        for test in ("test_stairway", "test_downgrade_leaves_no_trace"):
+            assert (
+                f"PASSED tests/test_migrations.py::{test}[{backend}-eeee00000007]"
+                in passed
+            )
+    assert out.rstrip().splitlines()[-1].strip("= ").split(" in ")[0] == (
+        "12 failed, 65 passed, 21 skipped"
+    )
+
+
+def test_a_downgrade_trace_is_named_where_its_upgrade_passed_on_empty_tables(
+    project: Path,
+) -> None:
+    require_servers()
+    use_history(project)
+    # Its upgrade makes an index that its downgrade does not drop.
+    edit_payments(
+        project,
+        "    op.execute(",
+        '    op.create_index("ix_invoices_id_account_id", "invoices", '
+        '["id", "account_id"])\n    op.execute(',
+    )
+
+    result = pytest_in(project, *HARNESS)
+
+    out = result.stdout
+    assert result.returncode == 1, out
+    # The index left behind breaks the upgrade again, as on any stair.
+    assert summary_lines(out, "BROKEN ") == every_broken_revision(out, INDEX_LEFT)
+    for backend, trace in INDEX_TRACE.items():
+        test = f"test_downgrade_leaves_no_trace[{backend}-cccc00000006]"
+        assert failure_text(out, test) == (
+            f"revision {FAILS_ON_ROWS}: its downgrade on empty tables left a trace:"
+            f"\n  table invoices, indexes: left {trace}"
+        )
+    assert out.rstrip().splitlines()[-1].strip("= ").split(" in ")[0] == (
+        "15 failed, 65 passed, 18 skipped"
+    )
+
+
+INDEX_LEFT = {  # the upgrade again of cccc00000006 on empty tables, edited
+    "sqlite": "upgrade again failed: OperationalError: index "
+    "ix_invoices_id_account_id already exists",
+    "postgresql": "upgrade again failed: DuplicateTable: relation "
+    '"ix_invoices_id_account_id" already exists',
+    "mysql": 'upgrade again failed: OperationalError: (1061, "Duplicate key name '
+    f"'ix_invoices_id_account_id'\"); {MYSQL_KEPT}partly upgraded, while "
+    "alembic_version still names the revisions before it",
+}
+REFLECTED_INDEX = (
+    "[('column_names', ['id', 'account_id']), ('name', 'ix_invoices_id_account_id')]"
+)
+INDEX_TRACE = {
+    "sqlite": REFLECTED_INDEX,
+    "postgresql": "CREATE INDEX ix_invoices_id_account_id ON tenant_schema.invoices "
+    "USING btree (id, account_id)",
+    "mysql": REFLECTED_INDEX,
+}
+
+
+def failure_text(out: str, test: str) -> str:
+    """What pytest printed for one failed test, between its header and the next."""
+    section = re.split(rf"_+ {re.escape(test)} _+\n", out)[1]
+    return re.split(r"\n[_=]{3,} ", section)[0]
+
+
+def every_broken_revision(
+    out: str, on_empty_tables: dict[str, str] | None = None
+) -> list[str]:
+    """The BROKEN lines the fixture history ends a run with, in order.
+
+    ``on_empty_tables``: per backend, how cccc00000006's downgrade (or upgrade
+    again) failed there.
+    """
     mysql = "mariadb" if " on mariadb: " in out else "mysql"
+    got_past = {
+        backend: f"{GOT_PAST}; on empty tables, {failure}"
+        for backend, failure in (on_empty_tables or {}).items()
+    }
     return [
         seeded(
             f"BROKEN {BROKEN_DOWNGRADE} downgrade on sqlite: KeyError: 'created'",
@@ -194,7 +324,8 @@ def every_broken_revision(out: str) -> list[str]:
         ),
         seeded(
             f"BROKEN {FAILS_ON_ROWS} upgrade on sqlite: IntegrityError: "
-            f"NOT NULL constraint failed: payments.account_id; {GOT_PAST}",
+            "NOT NULL constraint failed: payments.account_id; "
+            f"{got_past.get('sqlite', GOT_PAST)}",
             "sqlite",
         ),
         seeded(
@@ -211,7 +342,7 @@ def every_broken_revision(out: str) -> list[str]:
             f"BROKEN {FAILS_ON_ROWS} upgrade on postgresql: NotNullViolation: "
             'null value in column "account_id" of relation "payments" violates '
             "not-null constraint DETAIL: Failing row contains (4, EUR, null).; "
-            f"{GOT_PAST}",
+            f"{got_past.get('postgresql', GOT_PAST)}",
             "postgresql",
         ),
         seeded(
@@ -230,7 +361,7 @@ def every_broken_revision(out: str) -> list[str]:
             f"BROKEN {FAILS_ON_ROWS} upgrade on {mysql}: IntegrityError: "
             "(1048, \"Column 'account_id' cannot be null\"); "
             f"{MYSQL_KEPT}partly upgraded, while alembic_version still names "
-            f"the revisions before it; {GOT_PAST}",
+            f"the revisions before it; {got_past.get('mysql', GOT_PAST)}",
             "mysql",
         ),
         seeded(

@@ -11,13 +11,15 @@ A broken revision does not hide the ones after it. The climb goes on from a
 fresh database, upgraded only through every revision that upgraded so far
 (the broken one too, when only its downgrade failed), and seeded again; or,
 when SQLite or PostgreSQL rolled a failed downgrade back as a whole, from
-where its upgrade left the database. An upgrade that failed on generated rows
-is run again on a fresh database whose tables hold none: when it passes
-there, the climb goes on from there, the tables seeded anew before the next
-revision, and its BROKEN line says so. Only an upgrade that fails on empty
-tables too cannot be passed: the revisions built on it are not reached, and
-those on other branches still are. Irreversible revisions (irreversible.py)
-are upgraded only.
+where its upgrade left the database. A revision whose upgrade failed on
+generated rows is climbed again, downgrade included, on a fresh database
+whose tables hold none: when its upgrade passes there, the climb goes on from
+there, the tables seeded anew before the next revision, and its BROKEN line
+says so and names a downgrade that failed there; what its downgrade left
+there is its trace. Only an upgrade that fails on empty tables too cannot be
+passed: the revisions built on it are not reached, and those on other
+branches still are. Irreversible revisions (irreversible.py) are upgraded
+only.
 
 Every stair runs on rows: before the upgrade, the tables that hold none are
 seeded (seeding.py, and the revision's own ``seed_rows`` hook), and after the
@@ -81,8 +83,9 @@ class Stair:
     cause: str = ""  # why, in one line
     state: str = ""  # where the failure left the database, when it matters
     blocked_by: "Stair | None" = None  # a parent whose upgrade failed
-    # Its upgrade failed on generated rows and passed on empty tables.
-    passed_on_empty_tables: bool = False
+    # Its upgrade failed on generated rows: the same revision climbed again on
+    # a fresh database without them, downgrade included.
+    on_empty_tables: "Stair | None" = None
     trace: list[str] = field(default_factory=list)  # left by the downgrade
     # Per table, the rows the downgrade did not give back: a count, the first few.
     changed_rows: list[str] = field(default_factory=list)
@@ -114,13 +117,21 @@ class Stair:
         return "; ".join(part for part in parts if part)
 
     @property
+    def passed_on_empty_tables(self) -> bool:
+        return self.on_empty_tables is not None and not self.on_empty_tables.blocks
+
+    @property
     def got_past(self) -> str:
-        if not self.passed_on_empty_tables:
+        empty = self.on_empty_tables
+        if empty is None or empty.blocks:
             return ""
-        return (
+        got_past = (
             "it passed on empty tables, so the revisions after it were tested "
             "from there, on rows generated anew"
         )
+        if empty.failure:  # its downgrade, or upgrade again, failed there
+            return f"{got_past}; on empty tables, {empty.failure}"
+        return got_past
 
     @property
     def blocks(self) -> bool:
@@ -209,43 +220,37 @@ class Climber:
 
     def climb_one(self, stair: Stair) -> None:
         started = time.perf_counter()
-        try:
-            self.up_down_up(stair)
-        except Exception as error:  # reported by the test of this revision
-            if raised_connecting(error):
-                raise  # the server's fault, not the revision's (lost_connections.py)
-            stair.cause = cause(error)
-            stair.state = self.left_in(stair.direction or "")
+        self.attempt(stair, self.up_down_up)
         if stair.direction == "upgrade" and self.seeding is not None:
-            stair.passed_on_empty_tables = self.upgraded_on_empty_tables(stair)
+            # A data step that assumes what its application always wrote (a
+            # column never NULL, a name unique) fails on generated rows: that
+            # is reported, and its downgrade and the revisions after it are
+            # still worth testing, on a fresh database without them.
+            self.fresh_database()
+            empty = Stair(stair.script, stair.backend, stair.downgraded)
+            stair.on_empty_tables = empty
+            self.attempt(empty, self.up_down_up_on_empty_tables)
         stair.seconds = time.perf_counter() - started
         if not stair.blocks:
             self.upgraded.append(stair.script)
-        if self.rolled_back_to_upgraded(stair):
+        climbed = stair.on_empty_tables or stair  # the climb the database is on
+        if self.rolled_back_to_upgraded(climbed):
             self.before = self.snapshot(self.before)
-        elif stair.direction is not None and not stair.passed_on_empty_tables:
-            # (Passed on empty tables, it is on the database it passed on.)
+        elif climbed.direction is not None:
             self.fresh_database()
         elif self.checks is not None:
             self.checks.after_stair(self, stair)
         self.schemas[frozenset(s.revision for s in self.upgraded)] = self.before
 
-    def upgraded_on_empty_tables(self, stair: Stair) -> bool:
-        """Run a failed upgrade again on a fresh database without generated rows.
-
-        A data step that assumes what its application always wrote (a column
-        never NULL, a name unique) fails on generated rows: that is reported,
-        and the revisions after it are still worth testing.
-        """
-        self.fresh_database()
+    def attempt(self, stair: Stair, climb: Callable[[Stair], None]) -> None:
+        """Climb ``stair``; a failure is kept on it for the test of its revision."""
         try:
-            self.steps.step(stair.script, upgrading=True)
-        except Exception as error:
+            climb(stair)
+        except Exception as error:  # reported by the test of this revision
             if raised_connecting(error):
-                raise
-            return False
-        self.before = self.snapshot(self.before)
-        return True
+                raise  # the server's fault, not the revision's (lost_connections.py)
+            stair.cause = cause(error)
+            stair.state = self.left_in(stair.direction or "")
 
     def rolled_back_to_upgraded(self, stair: Stair) -> bool:
         """Whether its failed downgrade left the database as its upgrade did,
@@ -262,12 +267,22 @@ class Climber:
         )
 
     def up_down_up(self, stair: Stair) -> None:
-        script = stair.script
         rows_before = self.seed(stair)
         stair.direction = "upgrade"
         checking = self.checks.upgrade(self, stair) if self.checks else nullcontext()
         with checking:
-            self.steps.step(script, upgrading=True)
+            self.steps.step(stair.script, upgrading=True)
+        self.down_up(stair, rows_before)
+
+    def up_down_up_on_empty_tables(self, stair: Stair) -> None:
+        """The same stairway, with no rows to seed, compare or check."""
+        stair.direction = "upgrade"
+        self.steps.step(stair.script, upgrading=True)
+        self.down_up(stair, {})
+
+    def down_up(self, stair: Stair, rows_before: dict[str, str | None]) -> None:
+        """Downgrade and upgrade again; what the downgrade left behind is kept."""
+        script = stair.script
         if stair.downgraded:
             stair.direction = "downgrade"
             self.steps.step(script, upgrading=False)

@@ -37,11 +37,16 @@ def test_stairway(stairway: dict[str, Stair], revision: str) -> None:
 @pytest.mark.parametrize("revision", DOWNGRADED)
 def test_downgrade_leaves_no_trace(stairway: dict[str, Stair], revision: str) -> None:
     stair = stair_of(stairway, revision)
-    if stair.direction in ("upgrade", "downgrade"):
+    # Its upgrade failed on rows: its downgrade was compared on empty tables.
+    compared = stair.on_empty_tables or stair
+    if compared.direction in ("upgrade", "downgrade"):
         pytest.skip(f"revision {stair.name}: no downgrade to compare, see its stairway")
-    if stair.trace:
-        lines = "\n  ".join(stair.trace)
-        message = f"revision {stair.name}: its downgrade left a trace:\n  {lines}"
+    if compared.trace:
+        where = " on empty tables" if compared is not stair else ""
+        lines = "\n  ".join(compared.trace)
+        message = (
+            f"revision {stair.name}: its downgrade{where} left a trace:\n  {lines}"
+        )
         pytest.fail(message, pytrace=False)
     if stair.changed_rows:
         changed = stair.changed_rows
