@@ -1,0 +1,41 @@
+"""MigrationSteps reads a table's shape once, until a statement changes it."""
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from migration_kit.harness import MigrationSteps
+
+
+def test_a_table_is_reflected_once_until_a_schema_changes(
+    database: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A project to run in: no revision is run here.
+    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = migrations\n")
+    monkeypatch.chdir(tmp_path)
+    steps = MigrationSteps(database)
+    with database.begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, name VARCHAR(10))"
+        )
+    steps.insert("t", [{"id": 2, "name": "b"}, {"id": 1, "name": "a"}])
+    statements: list[str] = []
+
+    def seen(connection, cursor, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    sa.event.listen(database, "after_cursor_execute", seen)
+    try:
+        assert steps.rows("t") == [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]
+        steps.delete("t")
+        # SQLite's BEGIN aside (sqlite.py), the SELECT and the DELETE only.
+        assert [s.split()[0] for s in statements if s != "BEGIN"] == [
+            "SELECT",
+            "DELETE",
+        ]
+        with database.begin() as connection:
+            connection.exec_driver_sql("ALTER TABLE t ADD COLUMN score INTEGER")
+        steps.insert("t", [{"id": 3, "name": "c", "score": 7}])
+        assert steps.rows("t") == [{"id": 3, "name": "c", "score": 7}]
+    finally:
+        sa.event.remove(database, "after_cursor_execute", seen)
