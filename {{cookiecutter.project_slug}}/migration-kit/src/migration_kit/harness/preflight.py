@@ -30,14 +30,16 @@ from ..connection_errors import (
 )
 from ..errors import one_line, several_heads
 from ..urls import BadURL, parse_url, redacted
-from . import docker_servers, irreversible, run_marker, seeding
+from . import data_checks, docker_servers, irreversible, run_marker, seeding
 from .disposable_database import (
+    BACKENDS,
     URL_VARIABLES,
     admin_connection,
     create_statement,
     drop_database,
     required_backends,
     sync_url,
+    untested_backends,
     why_required,
 )
 from .migration_steps import script_directory
@@ -52,6 +54,24 @@ def check_history() -> None:
         ledger.verify(history.load(script_directory()))
     except (history.BrokenHistory, ledger.HistoryChanged) as error:
         raise pytest.UsageError(str(error)) from None
+
+
+def check_before_workers() -> list[str]:
+    """Under pytest-xdist, in the controller before any worker starts: every
+    check that one process makes while collecting, for the backends with a
+    server (a worker's usage error ends the run in a traceback of xdist's)."""
+    check_history()
+    untested = untested_backends()
+    for backend in sorted(required_backends() & untested.keys()):
+        raise pytest.UsageError(f"{untested[backend]} ({why_required(backend)})")
+    try:
+        data_checks.skipped()
+        data_checks.stop_limit()
+    except data_checks.BadSetting as error:
+        raise pytest.UsageError(str(error)) from None
+    notes = check_environment(set(BACKENDS) - untested.keys())
+    embedded_server.share_with_workers()
+    return notes
 
 
 def check_environment(backends: set[str]) -> list[str]:
