@@ -162,16 +162,20 @@ def test_one_run_names_every_broken_revision_on_every_backend(project: Path) -> 
 def test_two_workers_climb_each_backend_once_and_name_every_broken_revision(
     project: Path,
 ) -> None:
-    """pytest-xdist, --dist loadgroup: a backend's tests on one worker, the
-    workers' closing lines in the run's summary, in the order of one process."""
+    """Three backends on two cores or more: pytest-xdist workers by default, a
+    backend's tests on one worker, and the run ends as one process (-n 0)
+    ends it, the same answers compared across every backend."""
     require_servers()
     use_history(project)
-    run([".venv/bin/python", "-m", "pip", "install", "--quiet", XDIST], cwd=project)
+    selection = (*HARNESS, SAME_ANSWER)
 
-    result = pytest_in(project, "-n", "2", "--dist", "loadgroup", *HARNESS)
+    result = pytest_in(project, *selection)
+    alone = pytest_in(project, "-n", "0", *selection)
 
     out = result.stdout
     assert result.returncode == 1, out
+    assert re.search(r"^created: [23]/[23] workers$", out, re.MULTILINE), out
+    assert " workers" not in alone.stdout
     assert summary_lines(out, "BROKEN ") == every_broken_revision(out)
     assert summary_lines(out, "IRREVERSIBLE ") == [IRREVERSIBLE]
     # Each stairway climbed once: one list of its slowest revisions.
@@ -180,16 +184,65 @@ def test_two_workers_climb_each_backend_once_and_name_every_broken_revision(
         f"slowest revisions on {backend}"
         for backend in ("sqlite", "postgresql", "mysql")
     ]
-    # No worker saw two backends' rows: the comparison says it did not run.
-    assert summary_lines(out, "SAME ANSWER ") == [
-        "SAME ANSWER not compared: with -n each backend climbs on its own "
-        "pytest-xdist worker, and no worker sees another's rows "
-        "(run without -n to compare)"
+    # Each worker saw its own backend's rows; the one that compared, all.
+    mysql = "mariadb" if " on mariadb: " in out else "mysql"
+    assert re.fullmatch(
+        rf"SAME ANSWER compared \d+ revisions across {mysql}, postgresql, sqlite",
+        summary_lines(out, "SAME ANSWER ")[0],
+    ), out
+    assert closing_lines(out) == closing_lines(alone.stdout)
+    assert outcome(out) == outcome(alone.stdout)
+
+
+SAME_ANSWER = "tests/test_migrations.py::test_same_answer_on_every_backend"
+# The lines a run ends with, the harness's and pytest's short summary.
+CLOSING = ("BROKEN", "IRREVERSIBLE", "SEEDED", "NOT ", "SAME", "CRASH", "VERIFIED")
+
+
+def closing_lines(out: str) -> list[str]:
+    lines = summary_lines(out, "")
+    return [line for line in lines if line.startswith(CLOSING)] + [
+        line.split(" - ")[0] for line in lines if line.startswith(("FAILED", "SKIP"))
     ]
-    assert "12 failed, 68 passed, 18 skipped" in out.rstrip().splitlines()[-1]
 
 
-XDIST = "pytest-xdist>=3.5"
+def outcome(out: str) -> str:
+    """The counts of the last line, without its time (and the deselected
+    count, which only one process knows)."""
+    last = out.rstrip().splitlines()[-1].strip("= ").split(" in ")[0]
+    return re.sub(r", \d+ deselected", "", last)
+
+
+@pytest.mark.parametrize(
+    ("setting", "error"),
+    [
+        ({"MIGRATION_SKIP_CHECKS": "all"}, "MIGRATION_SKIP_CHECKS names no check"),
+        (
+            {"TEST_MYSQL_URL": "mysql+pymysql://root@127.0.0.1:1/test"},
+            "cannot connect to TEST_MYSQL_URL",
+        ),
+        (
+            {"TEST_MYSQL_URL": "", "REQUIRE_TEST_BACKENDS": "mysql"},
+            "mysql: set TEST_MYSQL_URL to a server URL",
+        ),
+    ],
+)
+def test_a_setup_problem_with_workers_is_one_error_line(
+    project: Path, setting: dict[str, str], error: str
+) -> None:
+    """Checked before the workers start: a worker's usage error would end the
+    run in a traceback of pytest-xdist's."""
+    require_servers()
+    use_history(project)
+
+    result = pytest_in(project, "-n", "2", **setting)
+
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.stderr.startswith(f"ERROR: {error}"), result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
 NO_TRACE = "tests/test_migrations.py::test_downgrade_leaves_no_trace"
 NO_SUCH_INDEX = {  # the downgrade of cccc00000006 on empty tables, edited
     "sqlite": "downgrade failed: OperationalError: no such index: ix_payments_currency",

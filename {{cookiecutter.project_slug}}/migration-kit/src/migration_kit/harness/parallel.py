@@ -28,6 +28,8 @@ from .disposable_database import BACKENDS, untested_backends
 CLOSING = "migration_kit_closing_lines"
 # The closing lines the workers sent, by section, in the order they came.
 FROM_WORKERS: list[dict[str, list[str]]] = []
+# The tests' ids in the order one process runs them, from the first worker.
+COLLECTED: dict[str, int] = {}
 # Slowest first: the workers start on them, the quick ones fill in beside.
 SLOWEST_FIRST = ["mysql", "postgresql", "sqlite"]
 
@@ -68,9 +70,13 @@ def on_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
+def controller(config: pytest.Config) -> bool:
+    """Whether this process hands the tests out to pytest-xdist's workers."""
+    return config.pluginmanager.has_plugin("dsession")
+
+
 def distributed(config: pytest.Config) -> bool:
-    """Whether this process is pytest-xdist's controller or one of its workers."""
-    return on_worker(config) or config.pluginmanager.has_plugin("dsession")
+    return on_worker(config) or controller(config)
 
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)  # a hook of xdist's
@@ -124,13 +130,22 @@ def pytest_configure_node(node: Any) -> None:
     node.workerinput[shared_climbs.KEY] = str(shared_climbs.make_directory())
 
 
-def send(config: pytest.Config, sections: dict[str, list[str]]) -> bool:
-    """On a worker, hand this process's closing lines to the run; False elsewhere."""
-    output = getattr(config, "workeroutput", None)
-    if output is None:
-        return False
-    output[CLOSING] = sections
-    return True
+@pytest.hookimpl(optionalhook=True)  # a hook of xdist's, in the controller
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    if not COLLECTED:  # every worker collects the same tests
+        COLLECTED.update((nodeid, n) for n, nodeid in enumerate(ids))
+
+
+def in_run_order(stats: dict[str, list[Any]]) -> None:
+    """Put the test reports the workers sent in the order one process runs the
+    tests, which the short summary (FAILED, SKIPPED ...) follows."""
+    for reports in stats.values():
+        reports.sort(key=lambda r: COLLECTED.get(getattr(r, "nodeid", ""), -1))
+
+
+def send(config: pytest.Config, sections: dict[str, list[str]]) -> None:
+    """On a worker, hand this process's closing lines to the run."""
+    config.workeroutput[CLOSING] = sections
 
 
 @pytest.hookimpl(optionalhook=True)  # a hook of xdist's, when it is installed

@@ -53,7 +53,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Under pytest-xdist, check the setup here, before the workers start:
     a worker's ERROR: line would end the run in a traceback of xdist's."""
-    if parallel.distributed(session.config) and not parallel.on_worker(session.config):
+    if parallel.controller(session.config):
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         for note in preflight.check_before_workers():
             reporter.write_line(note)
@@ -188,6 +188,9 @@ def backend_of(item: pytest.Item) -> str | None:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     # Fixtures are not torn down after Ctrl-C; this hook still runs.
+    if parallel.on_worker(session.config):
+        # First: whatever fails below, no other worker waits for this one.
+        shared_climbs.ended(session.config.workerinput["workerid"])
     drop_leftovers()
     docker_servers.stop_all()
     embedded_server.stop()
@@ -196,18 +199,19 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         # Counted by the controller, from every worker's shared climbs.
         del sections["declared"]
         parallel.send(session.config, sections)
-        shared_climbs.ended(session.config.workerinput["workerid"])
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if not parallel.on_worker(config):
+    if parallel.controller(config):
         shared_climbs.remove_directory()
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    # Under pytest-xdist, the controller's: what every worker's climbs found.
-    shared = not parallel.on_worker(terminalreporter.config) and shared_climbs.read()
-    for title, lines in parallel.merged(closing_lines(bool(shared))).items():
+    shared = False
+    if parallel.controller(terminalreporter.config):
+        parallel.in_run_order(terminalreporter.stats)
+        shared = bool(shared_climbs.read())  # what every worker's climbs found
+    for title, lines in parallel.merged(closing_lines(shared)).items():
         if title.startswith(SLOWEST_TITLE) and lines:
             terminalreporter.write_sep("-", title)
         for line in lines:
