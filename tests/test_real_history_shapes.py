@@ -241,6 +241,7 @@ def test_a_setup_problem_with_workers_is_one_error_line(
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert result.stderr.startswith(f"ERROR: {error}"), result.stderr
     assert "Traceback" not in result.stdout + result.stderr
+    assert "no tests ran" in result.stdout.splitlines()[-1], result.stdout
 
 
 NO_TRACE = "tests/test_migrations.py::test_downgrade_leaves_no_trace"

@@ -51,12 +51,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Under pytest-xdist, check the setup here, before the workers start:
-    a worker's ERROR: line would end the run in a traceback of xdist's."""
-    if parallel.controller(session.config):
-        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        for note in preflight.check_before_workers():
-            reporter.write_line(note)
+    if parallel.controller(session.config):  # before xdist's, which starts them
+        preflight.start_embedded_server_for_workers()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -132,7 +128,14 @@ def steps_near_head(climber: Climber, request: pytest.FixtureRequest) -> Migrati
 def pytest_collection(session: pytest.Session) -> None:
     """A broken revision file is one line, not an error importing the tests:
     the generic test modules list the revisions as they are imported."""
-    if not parallel.distributed(session.config):  # else: pytest_sessionstart
+    if parallel.controller(session.config):
+        # It collects nothing: it checks the whole setup here, before any
+        # worker's test. A worker's ERROR: line would end the run in a
+        # traceback of xdist's; the workers skip the checks.
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        for note in preflight.check_before_workers():
+            reporter.write_line(note)
+    elif not parallel.on_worker(session.config):
         preflight.check_history()
 
 
@@ -169,7 +172,7 @@ def pytest_collection_modifyitems(
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """End the run with one line, before any test, if its setup cannot work."""
-    if not parallel.distributed(session.config):  # else: pytest_sessionstart
+    if not parallel.on_worker(session.config):  # else: checked by the controller
         backends = {backend_of(item) for item in session.items} - {None}
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         for note in preflight.check_environment(backends):

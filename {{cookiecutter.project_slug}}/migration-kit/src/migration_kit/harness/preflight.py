@@ -15,7 +15,7 @@ on a server, and drops them with TEST_DROP_LEFTOVERS=1.
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import pytest
 from sqlalchemy import text
@@ -57,7 +57,7 @@ def check_history() -> None:
 
 
 def check_before_workers() -> list[str]:
-    """Under pytest-xdist, in the controller before any worker starts: every
+    """Under pytest-xdist, in the controller before any worker's test: every
     check that one process makes while collecting, for the backends with a
     server (a worker's usage error ends the run in a traceback of xdist's)."""
     check_history()
@@ -69,9 +69,17 @@ def check_before_workers() -> list[str]:
         data_checks.stop_limit()
     except data_checks.BadSetting as error:
         raise pytest.UsageError(str(error)) from None
-    notes = check_environment(set(BACKENDS) - untested.keys())
-    embedded_server.share_with_workers()
-    return notes
+    return check_environment(set(BACKENDS) - untested.keys())
+
+
+def start_embedded_server_for_workers() -> None:
+    """Under pytest-xdist, before the workers start: the embedded server that
+    check_embedded_server would start in this process, started now and shared
+    with them (each would start one of its own)."""
+    if "postgresql" in required_backends() and embedded():
+        with suppress(Exception):  # check_embedded_server says why, in one line
+            embedded_server.server_url()
+        embedded_server.share_with_workers()
 
 
 def check_environment(backends: set[str]) -> list[str]:
