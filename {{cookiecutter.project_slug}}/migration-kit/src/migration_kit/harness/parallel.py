@@ -24,8 +24,10 @@ from . import shared_climbs
 from .data_checks import LAST
 from .disposable_database import BACKENDS, untested_backends
 
-# The key of a worker's closing lines in what it sends back (workeroutput).
+# The keys of a worker's closing lines, and of the usage error that ended
+# its collection, in what it sends back (workeroutput).
 CLOSING = "migration_kit_closing_lines"
+USAGE_ERROR = "migration_kit_usage_error"
 # The closing lines the workers sent, by section, in the order they came.
 FROM_WORKERS: list[dict[str, list[str]]] = []
 # The tests' ids in the order one process runs them, from the first worker.
@@ -148,9 +150,23 @@ def send(config: pytest.Config, sections: dict[str, list[str]]) -> None:
     config.workeroutput[CLOSING] = sections
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_collection(session: pytest.Session) -> Any:
+    """On a worker, keep the usage error a check raised while collecting (a
+    backend the selected tests need has no server) for the controller."""
+    outcome = yield
+    error = outcome.excinfo[1] if outcome.excinfo else None
+    if isinstance(error, pytest.UsageError) and on_worker(session.config):
+        session.config.workeroutput[USAGE_ERROR] = str(error)
+
+
 @pytest.hookimpl(optionalhook=True)  # a hook of xdist's, when it is installed
 def pytest_testnodedown(node, error) -> None:
-    FROM_WORKERS.append(getattr(node, "workeroutput", {}).get(CLOSING, {}))
+    output = getattr(node, "workeroutput", {})
+    if output.get(USAGE_ERROR):
+        # The run ends here as one process's would: one ERROR: line, exit 4.
+        raise pytest.UsageError(output[USAGE_ERROR])
+    FROM_WORKERS.append(output.get(CLOSING, {}))
 
 
 def merged(own: dict[str, list[str]]) -> dict[str, list[str]]:

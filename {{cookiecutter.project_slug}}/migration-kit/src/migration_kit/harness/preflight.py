@@ -57,26 +57,24 @@ def check_history() -> None:
 
 
 def check_before_workers() -> list[str]:
-    """Under pytest-xdist, in the controller before any worker's test: every
-    check that one process makes while collecting, for the backends with a
-    server (a worker's usage error ends the run in a traceback of xdist's)."""
+    """Under pytest-xdist, in the controller before any worker's test: the
+    checks one process makes while collecting, for the backends with a server
+    (the workers skip them). A required backend without one depends on the
+    tests selected: the workers check that (parallel.py)."""
     check_history()
-    untested = untested_backends()
-    for backend in sorted(required_backends() & untested.keys()):
-        raise pytest.UsageError(f"{untested[backend]} ({why_required(backend)})")
     try:
         data_checks.skipped()
         data_checks.stop_limit()
     except data_checks.BadSetting as error:
         raise pytest.UsageError(str(error)) from None
-    return check_environment(set(BACKENDS) - untested.keys())
+    return check_environment(set(BACKENDS) - untested_backends().keys())
 
 
 def start_embedded_server_for_workers() -> None:
-    """Under pytest-xdist, before the workers start: the embedded server that
-    check_embedded_server would start in this process, started now and shared
-    with them (each would start one of its own)."""
-    if "postgresql" in required_backends() and embedded():
+    """Under pytest-xdist, before the workers start: the embedded server, if
+    the run tests PostgreSQL on it, started once here and shared with them.
+    This process stops it however the run ends (a signal to it included)."""
+    if embedded() and "postgresql" not in untested_backends():
         with suppress(Exception):  # check_embedded_server says why, in one line
             embedded_server.server_url()
         embedded_server.share_with_workers()
