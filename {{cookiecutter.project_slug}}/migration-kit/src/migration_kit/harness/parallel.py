@@ -1,9 +1,10 @@
 """Several backends, several cores: pytest-xdist, each backend's tests on one worker.
 
 A run that tests two or more backends starts one worker per backend, up to
-the number of CPUs; a run with one backend, or whose -k names one, stays in
-one process (workers cost more than they save there). ``-n 0`` or
-``-p no:xdist`` keeps any run in one process; ``-n N`` chooses.
+the number of CPUs. A run with one backend, or narrowed with -k (a replay
+command, one revision), stays in one process: workers cost more than they
+save there. ``-n 0`` or ``-p no:xdist`` keeps any run in one process;
+``-n N`` chooses.
 
 A stairway is climbed once per backend and process: spread over workers test
 by test, each worker would climb every backend. Here the tests of one backend
@@ -46,6 +47,8 @@ def choose_workers(config: pytest.Config) -> None:
         return  # no xdist (-p no:xdist), -n given, or a worker itself
     if config.getoption("usepdb") or config.getoption("collectonly"):
         return  # a debugger needs the test in this process
+    if config.option.keyword:
+        return  # a few tests: starting workers would take longer than them
     workers = min(len(backends_of_run(config)), cpus())
     if workers > 1:
         config.option.numprocesses = workers
@@ -54,11 +57,9 @@ def choose_workers(config: pytest.Config) -> None:
 
 
 def backends_of_run(config: pytest.Config) -> set[str]:
-    """The backends with a server, or those of them the -k expression or the
-    test ids name (a replay command names one)."""
+    """The backends with a server, or those of them the test ids name."""
     served = set(BACKENDS) - untested_backends().keys()
-    words = set(re.findall(r"\w+", " ".join([config.option.keyword, *config.args])))
-    return served & words or served
+    return served & set(re.findall(r"\w+", " ".join(config.args))) or served
 
 
 def cpus() -> int:
