@@ -139,11 +139,17 @@ def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
         COLLECTED.update((nodeid, n) for n, nodeid in enumerate(ids))
 
 
-def in_run_order(stats: dict[str, list[Any]]) -> None:
-    """Put the test reports the workers sent in the order one process runs the
-    tests, which the short summary (FAILED, SKIPPED ...) follows."""
-    for reports in stats.values():
-        reports.sort(key=lambda r: COLLECTED.get(getattr(r, "nodeid", ""), -1))
+# Outside pytest's own, which prints the failures, then the short summary.
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter: Any) -> Any:
+    """In the controller: the workers' test reports as one process's, in the
+    order it runs the tests, without the worker's name over each failure."""
+    if controller(terminalreporter.config):
+        for reports in terminalreporter.stats.values():
+            reports.sort(key=lambda r: COLLECTED.get(getattr(r, "nodeid", ""), -1))
+            for report in reports:
+                vars(report).pop("node", None)  # xdist's: its worker
+    yield
 
 
 def send(config: pytest.Config, sections: dict[str, list[str]]) -> None:

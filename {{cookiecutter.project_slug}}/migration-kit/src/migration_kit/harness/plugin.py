@@ -212,7 +212,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_terminal_summary(terminalreporter) -> None:
     shared = False
     if parallel.controller(terminalreporter.config):
-        parallel.in_run_order(terminalreporter.stats)
         shared = bool(shared_climbs.read())  # what every worker's climbs found
     for title, lines in parallel.merged(closing_lines(shared)).items():
         if title.startswith(SLOWEST_TITLE) and lines:
