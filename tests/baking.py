@@ -1,6 +1,7 @@
 """Bake the template the way users do, and run what it generates."""
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -62,3 +63,13 @@ def bake(cookies, **answers: object) -> Path:
     assert result.exception is None, result.exception
     assert result.exit_code == 0
     return Path(result.project_path)
+
+
+def passed_tests(output: str) -> list[str]:
+    """The tests a ``pytest -v`` run passed, by name and parameters, whether it
+    ran in one process (``file::test[sqlite] PASSED``) or on pytest-xdist's
+    workers, which a run of several backends starts (``PASSED file::test[sqlite]``)."""
+    return [
+        one or other
+        for one, other in re.findall(r"::(\S+) PASSED|\] PASSED \S+::(\S+)", output)
+    ]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .baking import bake, run
+from .baking import bake, passed_tests, run
 
 BUILT_IN_TESTS = (
     "test_single_head_revision",
@@ -68,7 +68,7 @@ def test_built_in_tests_pass_on_every_backend(project: Path) -> None:
         cwd=project,
         env={"REQUIRE_TEST_BACKENDS": ",".join(backends[1:])},
     )
-    passed = set(re.findall(r"::(\w+\[\w+\]) PASSED", result.stdout))
+    passed = set(passed_tests(result.stdout))
     expected = {f"{test}[{backend}]" for test in BUILT_IN_TESTS for backend in backends}
     assert passed >= expected, result.stdout
     assert " failed" not in result.stdout.splitlines()[-1], result.stdout
