@@ -153,6 +153,29 @@ def test_baseline_recreates_the_schema_and_its_downgrade_removes_it(
             assert enum_types(copy) == []
 
 
+@pytest.mark.parametrize("backend", ["postgresql", "mysql"])
+def test_a_baseline_from_sqlite_creates_the_tables_on_every_backend(
+    project: Path, versions: Path, backend: str, tmp_path: Path
+) -> None:
+    # docs/adopting.md: SQLite, the best source for revisions that run on
+    # every backend. It reflects DATETIME and BLOB, which PostgreSQL lacks.
+    (tmp_path / "copy").mkdir()
+    source = f"sqlite:///{tmp_path / 'source.sqlite3'}"
+    execute(
+        source,
+        "CREATE TABLE sessions (id INTEGER PRIMARY KEY, started DATETIME NOT NULL,"
+        " token BLOB, seen TIMESTAMP, note VARCHAR(20))",
+    )
+    assert baseline(project, source).returncode == 0
+    [revision] = versions.glob("*_baseline_*.py")
+    assert "sa.DateTime()" in revision.read_text()
+    with fresh_database(backend, tmp_path / "copy") as copy:
+        alembic = [".venv/bin/alembic"]
+        run([*alembic, "upgrade", "head"], cwd=project, env={"DATABASE_URL": copy})
+        assert "sessions" in table_names(copy)
+        run([*alembic, "downgrade", "base"], cwd=project, env={"DATABASE_URL": copy})
+
+
 def test_the_baseline_runs_again_after_a_kill_on_mariadb(
     project: Path, versions: Path, tmp_path: Path
 ) -> None:

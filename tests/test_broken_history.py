@@ -34,7 +34,11 @@ BROKEN = {
     "syntax-error": "def upgrade(:\n    pass\n",
     "bad-import": "import no_such_module_here\n",
 }
-# What each kind of broken history makes the one line say.
+# What each kind of broken history makes the one line say, and advise.
+ADVICE = {
+    "syntax-error": "fix or delete that revision file.",
+    "bad-import": "(docs/adopting.md, revisions_python).",
+}
 SAID = {
     "syntax-error": ":3: SyntaxError: invalid syntax: ",
     "bad-import": ":3: ModuleNotFoundError: No module named 'no_such_module_here'",
@@ -125,7 +129,7 @@ def test_a_revision_that_does_not_import_is_one_line(
 
     where = f"{VERSIONS}/{path.name}"
     assert line.startswith(f"FAILED: {where}{SAID[kind]}"), line
-    assert line.endswith("fix or delete that revision file."), line
+    assert line.endswith(ADVICE[kind]), line
     # Nothing was migrated; only the commands that connect made the file.
     assert "players" not in table_names(url)
     assert not list((project / VERSIONS).glob("*_next.py")), "a revision was written"

@@ -5,20 +5,42 @@ written: a second venv holds the application's pins (here SQLAlchemy 1.4 and
 psycopg2), Alembic, and the project and migration-kit without their
 dependencies. The bake's own env.py and migration_kit then upgrade, downgrade
 and render a history written in 1.4's style (``declarative_base``, a data
-step through ``session.query``) on SQLite and PostgreSQL.
+step through ``session.query``) on SQLite and PostgreSQL, and ``make
+test-migrations`` tests it with ``revisions_python`` set. The application,
+``legacy14``, refuses to import on SQLAlchemy 2, as Superset's pins do: so
+the harness, in ``.venv``, can only test it by running its revisions there.
 """
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from .baking import bake, run, unchecked
+from .baking import passed_tests, run, unchecked
 from .production import execute, fresh_database, rows
 
+# The application: importable only beside SQLAlchemy 1.4.
+APPLICATION = {
+    "pyproject.toml": """[project]
+name = "legacy14"
+version = "1.0"
+dependencies = ["sqlalchemy>=1.4,<2"]
+""",
+    "legacy14/__init__.py": """import sqlalchemy
+
+if not sqlalchemy.__version__.startswith("1.4."):
+    raise ImportError(f"legacy14 needs SQLAlchemy 1.4, not {sqlalchemy.__version__}")
+
+
+def initials(name):
+    return "".join(word[0] for word in name.split())
+""",
+}
 MODELS = '''"""The application's models, on SQLAlchemy 1.4."""
 
+import legacy14  # noqa: F401  (imports only where the application is installed)
 import sqlalchemy as sa
 from migration_kit import NAMING_CONVENTION
 from sqlalchemy.orm import declarative_base
@@ -59,11 +81,13 @@ INITIALS = '''"""Add players.initials, filled from the names."""
 
 import sqlalchemy as sa
 from alembic import op
+from legacy14 import initials
 from sqlalchemy.ext.declarative import declarative_base
 from sqlalchemy.orm import Session
 
 revision = "a14a14000002"
 down_revision = "a14a14000001"
+online_only = "reads the players through a Session"
 Base = declarative_base()
 
 
@@ -80,7 +104,7 @@ def upgrade():
     op.get_bind().execute("UPDATE players SET name = name")
     session = Session(bind=op.get_bind())
     for player in session.query(Player):
-        player.initials = "".join(word[0] for word in player.name.split())
+        player.initials = initials(player.name)
     session.flush()
 
 
@@ -91,20 +115,24 @@ def downgrade():
 
 
 @pytest.fixture(scope="module")
-def project(cookies_session) -> Path:
+def project(install) -> Path:
     """A bake without samples, the history above, and docs/adopting.md's venv
-    with SQLAlchemy 1.4 standing for the application."""
-    project = bake(
-        cookies_session, include_sample_revisions=False, include_docker=False
+    with legacy14 and SQLAlchemy 1.4 standing for the application."""
+    project = install(
+        "sqlalchemy14", include_sample_revisions=False, include_docker=False
     )
-    package = next((project / "src").iterdir())
+    for name, text in APPLICATION.items():
+        (project / "application" / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / "application" / name).write_text(text)
+    [package] = (project / "src").glob("*/models.py")
+    package = package.parent
     (package / "models.py").write_text(MODELS)
     versions = project / "migrations/versions"
     (versions / "a14a14000001_create_players.py").write_text(CREATE)
     (versions / "a14a14000002_add_initials.py").write_text(INITIALS)
     guide = (project / "docs/adopting.md").read_text()
     [commands] = re.findall(r"```sh\n(python3 -m venv \.venv-app\n.*?)```", guide, re.S)
-    application = "'sqlalchemy>=1.4,<2' psycopg2-binary"
+    application = "./application psycopg2-binary"
     run(["sh", "-ec", commands.replace("'<app-dist>'", application)], cwd=project)
     return project
 
@@ -184,3 +212,102 @@ def test_make_targets_run_from_the_application_venv(
         assert guarded in (project / baseline).read_text()
     finally:
         (project / baseline).unlink()
+
+
+# A downgrade that fails, to be named as the harness names any other.
+BROKEN_DOWNGRADE = '''"""Index players.name; the downgrade drops another index."""
+
+from alembic import op
+
+revision = "a14a14000003"
+down_revision = "a14a14000002"
+
+
+def upgrade():
+    op.create_index("ix_players_name", "players", ["name"])
+
+
+def downgrade():
+    op.drop_index("ix_players_nickname", table_name="players")
+'''
+# PostgreSQL through TEST_POSTGRES_URL; MySQL left out: .venv-app has no
+# mysqlclient, the driver a revision there would run on.
+HARNESS = {"TEST_MYSQL_URL": "", "REQUIRE_TEST_BACKENDS": "postgresql"}
+
+
+@pytest.fixture
+def in_app_venv(project: Path) -> Iterator[Path]:
+    """alembic.ini's revisions_python set to the application's venv."""
+    ini = project / "alembic.ini"
+    text = ini.read_text()
+    # The line alembic.ini holds, as docs/adopting.md says to set it.
+    line = "# revisions_python = .venv-app/bin/python\n"
+    assert line in text
+    ini.write_text(text.replace(line, line.removeprefix("# ")))
+    try:
+        yield project
+    finally:
+        ini.write_text(text)
+        (project / "migrations/versions/a14a14000003_index.py").unlink(missing_ok=True)
+
+
+def test_the_harness_cannot_import_the_revisions_in_its_own_venv(
+    project: Path,
+) -> None:
+    result = unchecked([".venv/bin/pytest", "-p", "no:cacheprovider"], project, HARNESS)
+
+    assert result.returncode == 4, result.stdout + result.stderr
+    [line] = [line for line in result.stderr.splitlines() if "ERROR" in line]
+    assert "a14a14000002_add_initials.py" in line, line
+    assert "No module named 'legacy14'" in line, line
+    assert "(docs/adopting.md, revisions_python)" in line, line
+
+
+def test_make_test_migrations_runs_the_revisions_in_the_application_venv(
+    in_app_venv: Path,
+) -> None:
+    result = run(
+        ["make", "test-migrations"], in_app_venv, {**HARNESS, "PYTEST_ADDOPTS": "-v"}
+    )
+
+    passed = passed_tests(result.stdout)
+    for backend in ("sqlite", "postgresql"):
+        for revision in ("a14a14000001", "a14a14000002"):
+            assert f"test_stairway[{backend}-{revision}]" in passed, result.stdout
+        assert f"test_models_match_migrations_at_head[{backend}]" in passed
+    assert "test_revision_renders_as_sql[postgresql-a14a14000001]" in passed
+    # Its declaration, read from the file's text: listed, not rendered.
+    assert "ONLINE-ONLY a14a14000002 (Add players.initials, filled" in result.stdout
+    # What needs the revisions in this process says so.
+    assert (
+        "NOT CHECKED crash-rerun: the revisions run in alembic.ini's "
+        "revisions_python, and it needs them in this process"
+    ) in result.stdout
+
+
+def test_a_failure_there_is_named_as_here(in_app_venv: Path) -> None:
+    versions = in_app_venv / "migrations/versions"
+    (versions / "a14a14000003_index.py").write_text(BROKEN_DOWNGRADE)
+
+    result = unchecked(
+        [".venv/bin/pytest", "-p", "no:cacheprovider", "-k", "stairway"],
+        in_app_venv,
+        HARNESS,
+    )
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    failed = re.findall(r"^FAILED (\S+) - (.*)$", result.stdout, re.M)
+    assert sorted(test for test, _ in failed) == [
+        "tests/test_migrations.py::test_stairway[postgresql-a14a14000003]",
+        "tests/test_migrations.py::test_stairway[sqlite-a14a14000003]",
+    ], result.stdout
+    postgresql = failure_text(result.stdout, "postgresql-a14a14000003")
+    assert 'UndefinedObject: index "ix_players_nickname" does not exist' in postgresql
+    sqlite = failure_text(result.stdout, "sqlite-a14a14000003")
+    assert "OperationalError: no such index: ix_players_nickname" in sqlite
+
+
+def failure_text(output: str, parameters: str) -> str:
+    """What pytest printed under the failure of test_stairway[parameters]."""
+    title = re.escape(f" test_stairway[{parameters}] ")
+    return re.search(rf"_{title}_+\n(.*?)\n[_=]", output, re.S).group(1)

@@ -150,6 +150,16 @@ import superset.models.slice  # noqa: E402, F401
 
 Base = Model
 ''',
+        # Flask-AppBuilder's tables (ab_user, ...), which create_app() makes
+        # before the first revision runs (its init refers to ab_user). Run in
+        # .venv-app; an absolute SQLite path, as Flask-SQLAlchemy resolves a
+        # relative one against the app's instance folder.
+        before_first_revision=(
+            "import os, sys; "
+            "path = os.path.abspath(sys.argv[1].removeprefix('sqlite:///')); "
+            "os.environ['DATABASE_URL'] = 'sqlite:///' + path; "
+            "import superset_migrations.models"
+        ),
         own_venv=True,
         # flask-caching 2.4+ passes ignore_delete_many_errors, which 6.1's
         # SupersetMetastoreCache refuses (create_app fails); the `superset`
@@ -335,6 +345,13 @@ def application_venv(work: Adoption, history: History, wheel: Path) -> None:
     )
     work.run(pip, "install", "--quiet", "--no-deps", "-e", "migration-kit", "-e", ".")
     work.run("make", "install")
+    work.replace(
+        "alembic.ini",
+        "# revisions_python = .venv-app/bin/python",
+        "revisions_python = .venv-app/bin/python",
+        "revisions_python = .venv-app/bin/python: make test-migrations runs the "
+        "revisions there",
+    )
 
 
 def make_baseline(work: Adoption, history: History) -> None:
@@ -342,18 +359,21 @@ def make_baseline(work: Adoption, history: History) -> None:
     source = work.project / "before-first-revision.sqlite3"
     source.unlink(missing_ok=True)
     url = f"sqlite:///{source.name}"
+    # An application in a venv of its own makes its tables there, and the
+    # baseline reads them with its models (docs/adopting.md).
+    bin_ = ".venv-app/bin" if history.own_venv else ".venv/bin"
     work.run(
-        ".venv/bin/python",
+        f"{bin_}/python",
         "-c",
         history.before_first_revision,
         url,
-        shown=f".venv/bin/python -c '<the app's create_all of that time>' {url}",
+        shown=f"{bin_}/python -c '<the app's create_all of that time>' {url}",
     )
+    make = ["make", "baseline"] + ([f"BIN={bin_}"] if history.own_venv else [])
     written = work.run(
-        "make",
-        "baseline",
+        *make,
         env={**os.environ, "DATABASE_URL": url},
-        shown=f"DATABASE_URL={url} make baseline",
+        shown=f"DATABASE_URL={url} {' '.join(make)}",
     )
     baseline = re.search(r"wrote (\S+):", written).group(1)
     revision = re.search(

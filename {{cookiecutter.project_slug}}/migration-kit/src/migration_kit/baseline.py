@@ -22,6 +22,7 @@ import os
 import re
 import sys
 from collections.abc import Sequence
+from contextlib import suppress
 
 from alembic import command
 from alembic.autogenerate import render_op_text, renderers
@@ -87,6 +88,8 @@ def reflect(left_out: set[str]) -> tuple[list[Table], str]:
     refuse_a_missing_sqlite_file(url)
     metadata = MetaData()
     event.listen(metadata, "column_reflect", leave_out_serial_default)
+    if url.get_backend_name() == "sqlite":
+        event.listen(metadata, "column_reflect", generic_type)
     engine = migration_engine(url)
     run_with_engine(engine, lambda sync: read_tables(sync, metadata, left_out))
     tables = [table for table in metadata.tables.values() if table.name not in left_out]
@@ -140,6 +143,17 @@ def leave_out_serial_default(inspector, table, column: dict) -> None:
     default = column.get("default")
     if default and column.get("autoincrement") and SERIAL_DEFAULT.fullmatch(default):
         column["default"] = None
+
+
+def generic_type(inspector, table, column: dict) -> None:
+    """SQLite's types as SQLAlchemy's generic ones, which every backend has.
+
+    SQLite reflects the names it was given: DATETIME and BLOB, which
+    PostgreSQL lacks, become DateTime and LargeBinary (TIMESTAMP and BYTEA
+    there); on SQLite they create the same columns as before.
+    """
+    with suppress(NotImplementedError):
+        column["type"] = column["type"].as_generic()
 
 
 def keep_names(table: Table) -> None:

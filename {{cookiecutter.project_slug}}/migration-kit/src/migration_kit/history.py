@@ -16,7 +16,7 @@ import warnings
 from collections import defaultdict
 from pathlib import Path
 
-from alembic.script import ScriptDirectory
+from alembic.script import Script, ScriptDirectory
 from alembic.script.revision import RevisionError
 from alembic.util import CommandError
 
@@ -52,6 +52,21 @@ def load(script: ScriptDirectory) -> ScriptDirectory:
     return script
 
 
+def in_order(script: ScriptDirectory) -> list[Script]:
+    """Every revision, each after its parents and what it depends_on."""
+    ordered: dict[str, Script] = {}
+
+    def place(found: Script) -> None:
+        for parent in found._all_down_revisions:  # down_revision + depends_on
+            if parent not in ordered:
+                place(script.get_revision(parent))
+        ordered.setdefault(found.revision, found)
+
+    for found in reversed(list(script.walk_revisions())):
+        place(found)
+    return list(ordered.values())
+
+
 def unreadable(script: ScriptDirectory, error: Exception) -> str:
     """Which file failed to import, where, and why; or which parent is missing."""
     if isinstance(error, KeyError):
@@ -73,6 +88,13 @@ def unreadable(script: ScriptDirectory, error: Exception) -> str:
     else:
         where = revision_frame(script, error)
         what = one_line(error)
+    if isinstance(error, ImportError):
+        return (
+            f"{where}: {type(error).__name__}: {what}: the revision imports what "
+            "this venv lacks; install it here, or, for an application pinned "
+            "to SQLAlchemy 1.4, run the revisions in its own venv "
+            "(docs/adopting.md, revisions_python)."
+        )
     return (
         f"{where}: {type(error).__name__}: {what}: every alembic command reads "
         "all revisions, so fix or delete that revision file."

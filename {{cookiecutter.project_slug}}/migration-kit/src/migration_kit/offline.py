@@ -20,6 +20,7 @@ renders (``LINTING``), a step that needs the database leaves a SQL comment in
 its place and the rest of the revision renders around it.
 """
 
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
@@ -32,6 +33,7 @@ from alembic.script import Script, ScriptDirectory
 from alembic.util import CommandError
 
 from .errors import failed_step, one_line, titled
+from .history import in_order
 
 # Set in config.attributes by `make lint-migrations` (lint.py).
 LINTING = "linting"
@@ -233,6 +235,48 @@ def render_run(
         destination_rev=run[-1].revision,
     ):
         scripts.run_env()
+
+
+def rendered_in_runs(
+    config: Config, scripts: ScriptDirectory, dialect: str
+) -> dict[str, Exception | None]:
+    """Each revision's outcome, rendered in as few runs of env.py as it takes.
+
+    A run is the revisions in order, parents first, up to one declared
+    online-only (not rendered) or one that fails: that one's error is kept,
+    and the next run starts after it. A failure that names no revision ends
+    it all: the revisions left then render one by one, each in its test.
+    """
+    found: dict[str, Exception | None] = {}
+    pending = in_order(scripts)
+    while pending:
+        run = []
+        for script in pending:
+            if declared_reason(script, dialect):
+                break
+            run.append(script)
+        pending = pending[len(run) + (len(run) < len(pending)) :]
+        if not run:
+            continue
+        output = io.StringIO()
+        try:
+            render_run(config, scripts, run, output)
+        except Exception as error:
+            failed = getattr(error, "script", None) or failing_script(error, scripts)
+            names = [script.revision for script in run]
+            if failed is None or failed.revision not in names:
+                return found
+            done = names.index(failed.revision)
+            found.update(dict.fromkeys(names[:done]))
+            found[failed.revision] = error
+            pending = run[done + 1 :] + pending
+            continue
+        text = output.getvalue()
+        # Each revision ends by moving alembic_version to itself.
+        found.update(
+            {script.revision: None for script in run if script.revision in text}
+        )
+    return found
 
 
 def parents(scripts: ScriptDirectory, script: Script) -> list[str]:

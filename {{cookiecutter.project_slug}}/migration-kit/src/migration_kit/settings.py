@@ -18,6 +18,9 @@ DEFAULTS = {
     "default_url": "sqlite:///migrations.sqlite3",
     "lock_name": "migrations",
     "not_ours": "",
+    # The Python the harness runs the revisions in, when they import an
+    # application that only imports there (docs/adopting.md): .venv-app/bin/python.
+    "revisions_python": "",
     # The harness's data checks to leave out, and crash-rerun's stops per
     # revision (harness/data_checks.py).
     "skip_checks": "",

@@ -22,7 +22,7 @@ from typing import Any
 
 from .. import verify
 from ..settings import setting
-from . import crash_rerun, same_answer
+from . import app_revisions, crash_rerun, same_answer
 from .crash_rerun import uses_backfill
 from .stairway import cause
 from .statements import Watcher, watching
@@ -72,12 +72,19 @@ def stop_limit() -> int | None:
         ) from None
 
 
+def not_run_there() -> set[str]:
+    """The checks that need the revisions in this process: off when they run
+    in the application's Python (app_revisions.py). Crash-rerun stops a step
+    between two statements, verify() is the revision's own code."""
+    return {"crash-rerun", "verify"} if app_revisions.python() else set()
+
+
 class DataChecks:
     """The checks turned on for one stairway."""
 
     def __init__(self, backend: str, seeded: bool, selected: set[str]) -> None:
         """``selected``: the checks whose tests the run selected (``wanted``)."""
-        on = selected - skipped()
+        on = selected - skipped() - not_run_there()
         # Without rows there is nothing to compare or verify.
         self.same_answer = seeded and "same-answer" in on
         self.verify = seeded and "verify" in on
@@ -108,6 +115,8 @@ class DataChecks:
             crash_rerun.counting_backfills() as backfilled,
         ):
             yield
+        for statement in climber.steps.ran_there:  # run in the application's Python
+            watcher(None, None, statement)
         try:
             self.reference = self._observed(climber, stair, watcher, before)
         except Exception as error:  # the check's failure, not the revision's
@@ -208,6 +217,13 @@ def summary() -> list[str]:
     except BadSetting as error:
         return [str(error)]
     lines = [f"NOT CHECKED {name} ({SKIP_VARIABLE} names it)" for name in sorted(off)]
+    there = not_run_there() - off
+    lines += [
+        f"NOT CHECKED {name}: the revisions run in alembic.ini's revisions_python, "
+        "and it needs them in this process"
+        for name in sorted(there)
+    ]
+    off |= there
     if "same-answer" not in off:
         compared = sum(len(a) > 1 for a in same_answer.ANSWERS.values())
         backends = sorted({b for a in same_answer.ANSWERS.values() for b in a})

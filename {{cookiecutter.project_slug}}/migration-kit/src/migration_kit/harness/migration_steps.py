@@ -24,14 +24,16 @@ from weakref import WeakKeyDictionary
 import pytest
 import sqlalchemy as sa
 from alembic.config import Config
-from alembic.runtime.environment import EnvironmentContext
-from alembic.runtime.migration import RevisionStep
 from alembic.script import Script, ScriptDirectory
 from alembic.util import CommandError
 
+from .. import history
+from ..app_python import Plan, run_plan
 from ..database import migration_engine, run_with_engine
+from ..history import in_order
 from ..settings import alembic_config as project_alembic_config
 from ..urls import shown
+from . import app_revisions
 from .disposable_database import NAME_PREFIX, created_here, migration_url
 
 
@@ -47,23 +49,17 @@ def script_directory() -> ScriptDirectory:
     Alembic's ``command.upgrade`` re-reads every revision file on each call,
     which would make a run quadratic in the number of revisions.
     """
-    return ScriptDirectory.from_config(alembic_config())
+    scripts = ScriptDirectory.from_config(alembic_config())
+    if app_revisions.python():
+        # Where they cannot be imported: read as text, run there.
+        with app_revisions.read_as_text():
+            history.load(scripts)
+    return scripts
 
 
 def revisions() -> list[Script]:
     """Every revision, each after its parents and what it depends_on."""
-    newest_first = list(script_directory().walk_revisions())
-    ordered: dict[str, Script] = {}
-
-    def place(script: Script) -> None:
-        for parent in script._all_down_revisions:  # down_revision + depends_on
-            if parent not in ordered:
-                place(script_directory().get_revision(parent))
-        ordered.setdefault(script.revision, script)
-
-    for script in reversed(newest_first):
-        place(script)
-    return list(ordered.values())
+    return in_order(script_directory())
 
 
 class NotDisposable(Exception):
@@ -85,6 +81,8 @@ class MigrationSteps:
         # Whether the last step failed after committing part of itself
         # (autocommit_block, backfill.py): SQLite and PostgreSQL then keep that part.
         self.partly_committed = False
+        # The statements the last step ran in the application's Python.
+        self.ran_there: list[str] = []
 
     def upgrade(self, revision: str = "head") -> None:
         self._run(revision, upgrading=True)
@@ -106,11 +104,9 @@ class MigrationSteps:
         self._steps(scripts, True)
 
     def _steps(self, scripts: list[Script], upgrading: bool) -> None:
-        if not scripts:
-            return
-        revision_map = script_directory().revision_map
-        steps = [RevisionStep(revision_map, script, upgrading) for script in scripts]
-        self._migrate(lambda current, context: steps, scripts[-1].revision)
+        if scripts:
+            names = [script.revision for script in scripts]
+            self._migrate(Plan(names[-1], upgrading, names))
 
     def current(self) -> set[str]:
         if "alembic_version" not in self.table_names():
@@ -153,37 +149,28 @@ class MigrationSteps:
 
     def _run(self, revision: str, upgrading: bool) -> None:
         """What ``alembic upgrade/downgrade`` do, on the cached script directory."""
-        script = script_directory()
+        self._migrate(Plan(revision, upgrading))
 
-        def plan(current: Any, context: Any) -> Any:
-            if upgrading:
-                return script._upgrade_revs(revision, current)
-            return script._downgrade_revs(revision, current)
-
-        self._migrate(plan, revision)
-
-    def _migrate(self, plan: Any, revision: str) -> None:
+    def _migrate(self, plan: Plan) -> None:
         """Run env.py with ``plan`` choosing the steps, on this database."""
-        script = script_directory()
+        self.ran_there = []
+        if app_revisions.python():
+            self._migrate_there(plan)
+            return
 
         def migrate(engine: sa.Engine) -> None:
             self.partly_committed = False
             with engine.connect() as connection:
                 commits: list[sa.Connection] = []  # one per commit on it
                 sa.event.listen(connection, "commit", commits.append)
-                self.config.attributes["connection"] = connection
                 try:
-                    with EnvironmentContext(
-                        self.config, script, fn=plan, destination_rev=revision
-                    ):
-                        script.run_env()
+                    run_plan(self.config, script_directory(), connection, plan)
                 except BaseException:
                     self.partly_committed = bool(commits)
                     raise
                 else:
                     connection.commit()
                 finally:
-                    del self.config.attributes["connection"]
                     as_if_new(connection)
 
         # An async test URL: migrate through its driver, as `alembic` would.
@@ -193,6 +180,21 @@ class MigrationSteps:
         else:
             _known_tables(self.engine).clear()  # its statements go unseen
             run_with_engine(migration_engine(url), migrate)
+
+    def _migrate_there(self, plan: Plan) -> None:
+        """In the application's Python (app_revisions.py)."""
+        _known_tables(self.engine).clear()  # its statements go unseen here
+        reply = app_revisions.migrate(self.engine.url, plan)
+        self.partly_committed = reply["committed"]
+        self.ran_there = reply["ran"]
+        if "failure" in reply:
+            raise app_revisions.raised(reply["failure"])
+
+    @property
+    def elsewhere(self) -> bool:
+        """Whether the steps run through another engine than ``self.engine``
+        (an async URL, the application's Python), whose statements go unseen."""
+        return bool(app_revisions.python() or migration_url(self.engine))
 
 
 # Per engine, the tables rows(), insert() and delete() reflected, kept until

@@ -16,11 +16,11 @@ from alembic.script import Script
 from ..errors import titled
 from ..offline import (
     declared_reason,
-    failing_script,
     render,
     render_failure,
-    render_run,
+    rendered_in_runs,
 )
+from . import app_revisions
 from .migration_steps import alembic_config, revisions, script_directory
 from .online_only import ONLINE_ONLY
 
@@ -29,6 +29,8 @@ DIALECTS = ["sqlite", "postgresql", "mysql", "mariadb"]
 # else its error. A run of env.py per revision cost 10 ms each, 4 s of 100
 # revisions' 4 dialects; the first test of a dialect renders them all in runs.
 RENDERED: dict[str, dict[str, Exception | None]] = {}
+# The same, rendered in the application's Python: None, or its failure's line.
+RENDERED_THERE: dict[str, dict[str, dict[str, str] | None]] = {}
 
 
 @pytest.mark.parametrize("revision", revisions(), ids=lambda r: r.revision)
@@ -40,9 +42,14 @@ def test_revision_renders_as_sql(
         # It says it needs a database: rendering it would only show that again.
         online_only(revision, reason)
         return
+    if app_revisions.python():
+        rendered_there(dialect, revision)
+        return
     monkeypatch.setenv("DATABASE_URL", f"{dialect}://")
     if dialect not in RENDERED:
-        RENDERED[dialect] = rendered_in_runs(dialect)
+        RENDERED[dialect] = rendered_in_runs(
+            alembic_config(), script_directory(), dialect
+        )
     if revision.revision in RENDERED[dialect]:
         error = RENDERED[dialect][revision.revision]
         if error is None:
@@ -64,45 +71,16 @@ def test_revision_renders_as_sql(
     online_only(revision, failure.online_only)
 
 
-def rendered_in_runs(dialect: str) -> dict[str, Exception | None]:
-    """Each revision's outcome, rendered in as few runs of env.py as it takes.
-
-    A run is the revisions in order, parents first, up to one declared
-    online-only (not rendered) or one that fails: that one's error is kept,
-    and the next run starts after it. A failure that names no revision ends
-    it all: the revisions left then render one by one, each in its test.
-    """
-    scripts = script_directory()
-    found: dict[str, Exception | None] = {}
-    pending = revisions()
-    while pending:
-        run = []
-        for script in pending:
-            if declared_reason(script, dialect):
-                break
-            run.append(script)
-        pending = pending[len(run) + (len(run) < len(pending)) :]
-        if not run:
-            continue
-        output = io.StringIO()
-        try:
-            render_run(alembic_config(), scripts, run, output)
-        except Exception as error:
-            failed = getattr(error, "script", None) or failing_script(error, scripts)
-            names = [script.revision for script in run]
-            if failed is None or failed.revision not in names:
-                return found
-            done = names.index(failed.revision)
-            found.update(dict.fromkeys(names[:done]))
-            found[failed.revision] = error
-            pending = run[done + 1 :] + pending
-            continue
-        text = output.getvalue()
-        # Each revision ends by moving alembic_version to itself.
-        found.update(
-            {script.revision: None for script in run if script.revision in text}
-        )
-    return found
+def rendered_there(dialect: str, revision: Script) -> None:
+    """The test, on what the application's Python rendered (app_revisions.py)."""
+    if dialect not in RENDERED_THERE:
+        RENDERED_THERE[dialect] = app_revisions.rendered(dialect)
+    failure = RENDERED_THERE[dialect][revision.revision]
+    if failure is None:
+        return
+    if not failure["online_only"]:
+        pytest.fail(f"{dialect}: {failure['line']}", pytrace=False)
+    online_only(revision, failure["online_only"])
 
 
 def online_only(revision: Script, reason: str) -> None:

@@ -30,7 +30,14 @@ from ..connection_errors import (
 )
 from ..errors import one_line, several_heads
 from ..urls import BadURL, parse_url, redacted
-from . import data_checks, docker_servers, irreversible, run_marker, seeding
+from . import (
+    app_revisions,
+    data_checks,
+    docker_servers,
+    irreversible,
+    run_marker,
+    seeding,
+)
 from .disposable_database import (
     BACKENDS,
     URL_VARIABLES,
@@ -50,6 +57,8 @@ DROP_VARIABLE = "TEST_DROP_LEFTOVERS"
 def check_history() -> None:
     """Read every revision file now, or end the run with one line naming it;
     the same for a committed revision that changed (ledger.py)."""
+    if problem := app_revisions.missing():
+        raise pytest.UsageError(problem)
     try:
         ledger.verify(history.load(script_directory()))
     except (history.BrokenHistory, ledger.HistoryChanged) as error:

@@ -42,7 +42,6 @@ from pytest import Item
 from ..connection_errors import raised_connecting
 from ..errors import one_line, titled
 from . import irreversible
-from .disposable_database import migration_url
 from .migration_steps import MigrationSteps, revisions, script_directory
 from .schema_snapshot import Snapshot, differences, snapshot
 from .seeding import (
@@ -339,8 +338,8 @@ class Climber:
         self.close()
         engine = self.database.enter_context(self.open_database())
         self.steps = MigrationSteps(engine)
-        # Through another engine (an async URL), statements go unseen.
-        self.rows.watch(engine if migration_url(engine) is None else None)
+        # Through another engine, statements go unseen.
+        self.rows.watch(None if self.steps.elsewhere else engine)
         # In one run, as `alembic upgrade` would: a step per run costs a
         # connection and env.py each, 30 ms on MariaDB.
         self.steps.upgrade_exactly(self.upgraded)
