@@ -36,15 +36,30 @@ if not sqlalchemy.__version__.startswith("1.4."):
 
 def initials(name):
     return "".join(word[0] for word in name.split())
+
+
+CONFIGURED = []
+
+
+def configure():
+    # What the application's models need first, as Superset's create_app().
+    CONFIGURED.append(True)
+""",
+    # Imported by a revision: only once the models configured the application.
+    "legacy14/configured.py": """import legacy14
+
+if not legacy14.CONFIGURED:
+    raise ImportError("legacy14.configure() first")
 """,
 }
 MODELS = '''"""The application's models, on SQLAlchemy 1.4."""
 
-import legacy14  # noqa: F401  (imports only where the application is installed)
+import legacy14  # imports only where the application is installed
 import sqlalchemy as sa
 from migration_kit import NAMING_CONVENTION
 from sqlalchemy.orm import declarative_base
 
+legacy14.configure()
 Base = declarative_base(metadata=sa.MetaData(naming_convention=NAMING_CONVENTION))
 
 
@@ -80,6 +95,7 @@ def downgrade():
 INITIALS = '''"""Add players.initials, filled from the names."""
 
 import sqlalchemy as sa
+import legacy14.configured  # noqa: F401
 from alembic import op
 from legacy14 import initials
 from sqlalchemy.ext.declarative import declarative_base
@@ -283,6 +299,18 @@ def test_make_test_migrations_runs_the_revisions_in_the_application_venv(
         "NOT CHECKED crash-rerun: the revisions run in alembic.ini's "
         "revisions_python, and it needs them in this process"
     ) in result.stdout
+
+
+def test_rendering_first_finds_the_application_set_up(in_app_venv: Path) -> None:
+    # No step has run env.py (which imports models.py) when rendering starts.
+    result = unchecked(
+        [".venv/bin/pytest", "-p", "no:cacheprovider", "-k", "renders_as_sql"],
+        in_app_venv,
+        HARNESS,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ONLINE-ONLY a14a14000002" in result.stdout
 
 
 def test_a_failure_there_is_named_as_here(in_app_venv: Path) -> None:

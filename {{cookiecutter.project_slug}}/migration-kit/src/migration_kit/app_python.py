@@ -15,6 +15,7 @@ Each reply is one JSON line; a revision that fails is a reply, not a crash.
 This module runs on SQLAlchemy 1.4 and 2, and imports nothing of the harness.
 """
 
+import importlib
 import io
 import json
 import os
@@ -34,7 +35,7 @@ from .comparison import models_advice
 from .database import commit, migration_engine, run_with_engine
 from .errors import one_line
 from .offline import declared_reason, render, render_failure, rendered_in_runs
-from .settings import alembic_config
+from .settings import alembic_config, project_root
 
 # Each statement a step ran is sent back, cut to this length: the harness
 # reads the tables it wrote from the start of it.
@@ -94,12 +95,21 @@ def failure(error: BaseException) -> dict[str, Any]:
     }
 
 
+def import_the_models() -> None:
+    """Import src/<package>/models.py, as env.py does before Alembic reads a
+    revision: an application may need its setup first (Superset's revisions
+    import modules that need its app, which its models.py creates)."""
+    for path in sorted((project_root() / "src").glob("*/models.py")):
+        importlib.import_module(f"{path.parent.name}.models")
+
+
 class Worker:
     """The revisions read once, and the requests served on them."""
 
     def __init__(self) -> None:
         self.config = alembic_config()
         self.scripts = ScriptDirectory.from_config(self.config)
+        import_the_models()
 
     def migrate(self, url: str, plan: dict[str, Any]) -> dict[str, Any]:
         ran: list[str] = []
