@@ -41,8 +41,10 @@ class AppPythonError(Exception):
     """A request the application's Python could not serve, outside a revision."""
 
 
+@cache
 def python() -> Path | None:
-    """The application's Python, if alembic.ini names one."""
+    """The application's Python, if alembic.ini names one (read once: the
+    harness asks before every step)."""
     named = setting(SETTING)
     if not named:
         return None
@@ -81,7 +83,7 @@ def module_from_text(folder: str, filename: str) -> types.ModuleType:
     for name, value in literal_names(tree):
         setattr(module, name, value)
     for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             setattr(module, node.name, runs_there(path, node.name))
     return module
 
