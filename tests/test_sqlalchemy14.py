@@ -230,6 +230,25 @@ def test_make_targets_run_from_the_application_venv(
         (project / baseline).unlink()
 
 
+def test_the_record_hook_reads_the_revisions_after_the_models(project: Path) -> None:
+    # alembic.ini's post-write hook, as `alembic revision` runs it there: it
+    # reads every revision, and a14a14000002 imports only once models.py ran.
+    sums = project / "migrations/versions.sum"
+    kept = {path: path.read_text() for path in (sums, project / "migrations/head")}
+    [path] = (project / "migrations/versions").glob("a14a14000002_*.py")
+    try:
+        sums.write_text("")
+        result = run(
+            [".venv-app/bin/python", "-m", "migration_kit.cli", "record", str(path)],
+            project,
+        )
+        assert "ERROR" not in result.stdout + result.stderr, result.stderr
+        assert "a14a14000002" in sums.read_text()
+    finally:
+        for kept_path, text in kept.items():
+            kept_path.write_text(text)
+
+
 # A downgrade that fails, to be named as the harness names any other.
 BROKEN_DOWNGRADE = '''"""Index players.name; the downgrade drops another index."""
 

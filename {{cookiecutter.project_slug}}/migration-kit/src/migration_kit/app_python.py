@@ -15,7 +15,6 @@ Each reply is one JSON line; a revision that fails is a reply, not a crash.
 This module runs on SQLAlchemy 1.4 and 2, and imports nothing of the harness.
 """
 
-import importlib
 import io
 import json
 import os
@@ -31,6 +30,7 @@ from alembic.util import CommandError
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
+from . import history
 from .comparison import models_advice
 from .database import commit, migration_engine, run_with_engine
 from .errors import one_line
@@ -95,21 +95,13 @@ def failure(error: BaseException) -> dict[str, Any]:
     }
 
 
-def import_the_models() -> None:
-    """Import src/<package>/models.py, as env.py does before Alembic reads a
-    revision: an application may need its setup first (Superset's revisions
-    import modules that need its app, which its models.py creates)."""
-    for path in sorted((project_root() / "src").glob("*/models.py")):
-        importlib.import_module(f"{path.parent.name}.models")
-
-
 class Worker:
     """The revisions read once, and the requests served on them."""
 
     def __init__(self) -> None:
         self.config = alembic_config()
         self.scripts = ScriptDirectory.from_config(self.config)
-        import_the_models()
+        history.import_models(project_root())
 
     def migrate(self, url: str, plan: dict[str, Any]) -> dict[str, Any]:
         ran: list[str] = []

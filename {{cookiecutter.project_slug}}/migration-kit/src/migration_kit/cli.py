@@ -37,7 +37,7 @@ from . import (
     rollout,
     squash,
 )
-from .settings import alembic_config
+from .settings import alembic_config, project_root
 
 USAGE = {
     "record": "migration-kit record FILE [FILE ...]",
@@ -79,6 +79,8 @@ def run_embedded_postgres(arguments: list[str]) -> int:
 
 
 def scripts() -> ScriptDirectory:
+    """The revisions, read as ``alembic`` reads them: after the models."""
+    history.import_models(project_root())
     return history.load(ScriptDirectory.from_config(alembic_config()))
 
 

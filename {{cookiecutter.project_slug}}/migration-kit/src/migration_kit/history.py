@@ -11,6 +11,7 @@ alembic prints as one ``FAILED:`` line and the harness as one ``ERROR:`` line.
 """
 
 import ast
+import importlib
 import traceback
 import warnings
 from collections import defaultdict
@@ -50,6 +51,15 @@ def load(script: ScriptDirectory) -> ScriptDirectory:
             warning.message, warning.category, warning.filename, warning.lineno
         )
     return script
+
+
+def import_models(project: Path) -> None:
+    """Import src/<package>/models.py, as env.py does before Alembic reads a
+    revision, for commands that read revisions without env.py: an application
+    may need its setup first (Superset's revisions import modules that need
+    the app its models.py creates)."""
+    for path in sorted((project / "src").glob("*/models.py")):
+        importlib.import_module(f"{path.parent.name}.models")
 
 
 def in_order(script: ScriptDirectory) -> list[Script]:
