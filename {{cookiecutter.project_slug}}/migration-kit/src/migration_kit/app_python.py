@@ -4,7 +4,8 @@ An application pinned to SQLAlchemy 1.4 (docs/adopting.md) keeps its
 revisions in a venv of its own, ``.venv-app``: they import the application,
 which only imports there. With alembic.ini's ``revisions_python`` naming that
 venv's Python, the harness (SQLAlchemy 2, in ``.venv``) starts this module
-there once per run and sends it what to run, one JSON request per line:
+there once per test process and sends it what to run, one JSON request per
+line:
 
 - ``migrate``: the steps of a ``Plan`` on a database the harness made, through
   env.py, as ``alembic upgrade`` would;
@@ -169,18 +170,18 @@ def serve() -> None:
     Replies go to the stdout this process started with; anything the
     application prints goes to stderr, so it cannot break a reply.
     """
-    replies = os.fdopen(os.dup(1), "w")
-    os.dup2(2, 1)
-    worker = Worker()
-    for line in sys.stdin:
-        request = json.loads(line)
-        operation = getattr(worker, request.pop("op"))
-        try:
-            reply = operation(**request)
-        except Exception as error:  # the request's, outside any revision
-            reply = {"failure": failure(error)}
-        replies.write(json.dumps(reply) + "\n")
-        replies.flush()
+    with os.fdopen(os.dup(1), "w") as replies:
+        os.dup2(2, 1)
+        worker = Worker()
+        for line in sys.stdin:
+            request = json.loads(line)
+            operation = getattr(worker, request.pop("op"))
+            try:
+                reply = operation(**request)
+            except Exception as error:  # the request's, outside any revision
+                reply = {"failure": failure(error)}
+            replies.write(json.dumps(reply) + "\n")
+            replies.flush()
 
 
 if __name__ == "__main__":
