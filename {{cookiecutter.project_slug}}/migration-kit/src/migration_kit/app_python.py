@@ -20,6 +20,8 @@ import io
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +36,7 @@ from sqlalchemy.engine import make_url
 from . import history
 from .comparison import models_advice
 from .database import commit, migration_engine, run_with_engine
-from .errors import one_line
+from .errors import one_line, raised_under
 from .offline import declared_reason, render, render_failure, rendered_in_runs
 from .settings import alembic_config, project_root
 
@@ -71,23 +73,31 @@ class Plan:
         return chosen
 
 
-def run_plan(config: Config, scripts: ScriptDirectory, connection, plan: Plan) -> None:
-    """Run env.py with ``plan`` choosing the steps, on ``connection``."""
+@contextmanager
+def handed_in(config: Config, connection) -> Iterator[None]:
+    """env.py runs on ``connection`` (environment.run_online) meanwhile."""
     config.attributes["connection"] = connection
     try:
-        with EnvironmentContext(
-            config, scripts, fn=plan.steps(scripts), destination_rev=plan.target
-        ):
-            scripts.run_env()
+        yield
     finally:
         del config.attributes["connection"]
 
 
+def run_plan(config: Config, scripts: ScriptDirectory, connection, plan: Plan) -> None:
+    """Run env.py with ``plan`` choosing the steps, on ``connection``."""
+    with (
+        handed_in(config, connection),
+        EnvironmentContext(
+            config, scripts, fn=plan.steps(scripts), destination_rev=plan.target
+        ),
+    ):
+        scripts.run_env()
+
+
 def failure(error: BaseException) -> dict[str, Any]:
     """An error as the harness shows it: env.py's line, and the error under it
-    (the driver's own, as ``stairway.cause`` names it)."""
-    raised = error.__cause__ or error
-    raised = getattr(raised, "orig", None) or raised
+    (as ``stairway.cause`` names it)."""
+    raised = raised_under(error)
     return {
         "message": str(error),
         "command_error": isinstance(error, CommandError),
@@ -153,12 +163,8 @@ class Worker:
         found: list[str] = []
 
         def compare(engine: Any) -> None:
-            with engine.connect() as connection:
-                self.config.attributes["connection"] = connection
-                try:
-                    found.append(models_advice(self.config, self.scripts))
-                finally:
-                    del self.config.attributes["connection"]
+            with engine.connect() as connection, handed_in(self.config, connection):
+                found.append(models_advice(self.config, self.scripts))
 
         run_with_engine(migration_engine(make_url(url)), compare)
         return {"advice": found[0]}

@@ -218,6 +218,13 @@ def several_heads(heads: Iterable[str]) -> str:
     )
 
 
+def raised_under(error: BaseException) -> BaseException:
+    """The error under env.py's one-line CommandError: what the revision
+    raised, or for a database error the driver's own."""
+    raised = error.__cause__ or error
+    return getattr(raised, "orig", None) or raised
+
+
 def one_line(error: BaseException) -> str:
     return " ".join(str(error).split())
 

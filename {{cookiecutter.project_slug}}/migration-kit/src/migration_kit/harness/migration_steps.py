@@ -30,7 +30,6 @@ from alembic.util import CommandError
 from .. import history
 from ..app_python import Plan, run_plan
 from ..database import migration_engine, run_with_engine
-from ..history import in_order
 from ..settings import alembic_config as project_alembic_config
 from ..urls import shown
 from . import app_revisions
@@ -59,7 +58,7 @@ def script_directory() -> ScriptDirectory:
 
 def revisions() -> list[Script]:
     """Every revision, each after its parents and what it depends_on."""
-    return in_order(script_directory())
+    return history.in_order(script_directory())
 
 
 class NotDisposable(Exception):

@@ -10,6 +10,7 @@ then the operations autogenerate would write, one per line.
 
 import pytest
 
+from ..app_python import handed_in
 from ..comparison import models_advice
 from . import app_revisions
 from .migration_steps import (
@@ -35,6 +36,5 @@ def differences_from_models(steps: MigrationSteps) -> str:
     if app_revisions.python():
         return app_revisions.models_advice(steps.engine.url)
     config = alembic_config()
-    with steps.engine.connect() as connection:
-        config.attributes["connection"] = connection
+    with steps.engine.connect() as connection, handed_in(config, connection):
         return models_advice(config, script_directory())

@@ -40,7 +40,7 @@ from alembic.script import Script
 from pytest import Item
 
 from ..connection_errors import raised_connecting
-from ..errors import one_line, titled
+from ..errors import one_line, raised_under, titled
 from . import irreversible
 from .migration_steps import MigrationSteps, revisions, script_directory
 from .schema_snapshot import Snapshot, differences, snapshot
@@ -393,8 +393,7 @@ def cause(error: Exception) -> str:
     env.py wraps it in a one-line CommandError that names the revision; the
     stairway's messages name it themselves, once.
     """
-    raised = error.__cause__ or error
-    raised = getattr(raised, "orig", None) or raised  # the driver's own error
+    raised = raised_under(error)
     return f"{type(raised).__name__}: {one_line(raised)}"
 
 
