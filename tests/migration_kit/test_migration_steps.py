@@ -1,10 +1,12 @@
-"""MigrationSteps reads a table's shape once, until a statement changes it."""
+"""MigrationSteps reads a table's shape once, until a statement changes it,
+and leaves each step's connection as if new for the next."""
 
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from migration_kit.harness import MigrationSteps
+from migration_kit.harness.migration_steps import as_if_new
 
 
 def test_a_table_is_reflected_once_until_a_schema_changes(
@@ -39,3 +41,16 @@ def test_a_table_is_reflected_once_until_a_schema_changes(
         assert steps.rows("t") == [{"id": 3, "name": "c", "score": 7}]
     finally:
         sa.event.remove(database, "after_cursor_execute", seen)
+
+
+def test_a_statement_runs_at_every_step_on_a_connection_handed_back(
+    database: sa.Engine,
+) -> None:
+    # As Alembic's look for its version table does, at every step, on the
+    # connection the step before handed back (psycopg prepares it at the fifth).
+    for step in range(10):
+        with database.connect() as connection:
+            query = sa.text("SELECT :step WHERE 1 = 1")
+            assert connection.scalar(query, {"step": step}) == step
+            connection.commit()
+            as_if_new(connection)
