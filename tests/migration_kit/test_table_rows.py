@@ -58,7 +58,7 @@ def test_every_changed_row_is_counted_and_the_first_few_shown(
         found = rows.changes(connection, before)
 
     assert found == [
-        'archive: 20 of 20 rows differ: row {"id": 1} is gone; '
+        'archive: 20 rows differ (20 before, 0 after): row {"id": 1} is gone; '
         'row {"id": 2} is gone; row {"id": 3} is gone (and 17 more)',
         "settings: 2 of 5 rows differ: row {\"id\": 4} value 'a' became 'b'; "
         "row {\"id\": 5} value 'a' became 'b'",

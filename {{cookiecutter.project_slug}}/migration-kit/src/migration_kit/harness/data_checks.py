@@ -238,6 +238,7 @@ def summary() -> list[str]:
             f"fresh database after a failure there, from revision {name} on"
             for backend, name in sorted(same_answer.SEEDED_ANEW.items())
         ]
+        lines += same_answer.enums_left_out()
     if "crash-rerun" not in off:
         lines += crash_rerun.summary(stop_limit()) or [
             "CRASH AND RERUN ran nowhere: no MySQL/MariaDB and no backfill() revision"

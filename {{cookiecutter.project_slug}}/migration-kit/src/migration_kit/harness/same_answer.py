@@ -6,7 +6,9 @@ a collation that merges 'Reds' and 'reds', trailing spaces, NULL ordering,
 time zones. After each upgrade the stairway reads the tables it wrote (new,
 or whose rows changed) and keeps them with values normalised by type: text
 exact, numbers by value, times in UTC. Once every backend has climbed, the
-answers are compared, one line per column that differs.
+answers are compared, one line per column that differs. A column SQLite
+holds as text where another backend has an ENUM is left out, and named in
+the closing lines: SQLite's rows there are any words, not the ENUM's values.
 
 Rows of tables that existed before are matched by primary key, which the
 seeded rows share. A table the revision created numbers its rows in whatever
@@ -49,6 +51,10 @@ class TableAnswer:
     # Its rows were seeded anew on a fresh database after a failure on this
     # backend, at a later revision than elsewhere: other input, not compared.
     seeded_anew: bool = False
+    # Its columns the database holds as a list of values (ENUM). SQLite has no
+    # such type: there the column is text, seeded with any words, so it is
+    # not compared with a backend where it is an ENUM (enums_left_out).
+    enums: set[str] = field(default_factory=set)
 
     @property
     def count(self) -> int:
@@ -128,6 +134,7 @@ def read_answer(
                 if name not in generated and "*" not in words:
                     cells = {c: v for c, v in cells.items() if c in words}
                 found.rows[_key(row, pk)] = cells
+        found.enums = {c.name for c in table.columns if isinstance(c.type, sa.Enum)}
         answer[name] = found
     return {**answer, **empty}
 
@@ -252,18 +259,12 @@ def table_lines(
     if not first.key:
         return _content_lines(revision, table, there)
     lines = []
-    # The columns every backend's statements wrote (SQLite's batch copy
-    # names them all; an ALTER elsewhere names one).
-    columns = sorted(
-        set.intersection(
-            *({c for row in a.rows.values() for c in row} for a in there.values())
-        )
-    )
+    columns = compared_columns(there)
     # Rows of every backend: seeding keeps only the rows each database
     # accepts (a case-insensitive unique key refuses 'reds' beside 'Reds').
     keys = sorted(set.intersection(*(set(a.rows) for a in there.values())), key=repr)
     for column in columns:
-        if f"{table}.{column}" in declared:
+        if f"{table}.{column}" in declared or seeded_apart(there, column):
             continue
         differing = [k for k in keys if len(_values(there, k, column)) > 1]
         if not differing:
@@ -280,6 +281,45 @@ def table_lines(
             f"{named} -> {shown}{more}{_hint(there, key, column)}"
         )
     return lines
+
+
+def compared_columns(there: dict[str, TableAnswer]) -> list[str]:
+    """The columns every backend's statements wrote (SQLite's batch copy
+    names them all; an ALTER elsewhere names one)."""
+    return sorted(
+        set.intersection(
+            *({c for row in a.rows.values() for c in row} for a in there.values())
+        )
+    )
+
+
+def seeded_apart(there: dict[str, TableAnswer], column: str) -> bool:
+    """Whether ``column`` is an ENUM on some backends and text on others."""
+    return len({column in answer.enums for answer in there.values()}) > 1
+
+
+def enums_left_out() -> list[str]:
+    """The closing lines: each column not compared where it is an ENUM."""
+    left: dict[str, tuple[set[str], set[str]]] = {}
+    for answers in ANSWERS.values():
+        for table in {t for answer in answers.values() for t in answer}:
+            there = {
+                backend: answer[table]
+                for backend, answer in answers.items()
+                if table in answer
+                and answer[table].key
+                and not answer[table].seeded_anew
+            }
+            for column in compared_columns(there) if len(there) > 1 else []:
+                if seeded_apart(there, column):
+                    enum, text = left.setdefault(f"{table}.{column}", (set(), set()))
+                    for backend, answer in there.items():
+                        (enum if column in answer.enums else text).add(backend)
+    return [
+        f"SAME ANSWER left out {name}: an ENUM on {', '.join(sorted(enum))}, "
+        f"text seeded with any words on {', '.join(sorted(text))}"
+        for name, (enum, text) in sorted(left.items())
+    ]
 
 
 def _values(there: dict[str, TableAnswer], key: tuple, column: str) -> set:

@@ -18,8 +18,8 @@ there, the tables seeded anew before the next revision, and its BROKEN line
 says so and names a downgrade that failed there; what its downgrade left
 there is its trace. Only an upgrade that fails on empty tables too cannot be
 passed: the revisions built on it are not reached, and those on other
-branches still are. Irreversible revisions (irreversible.py) are upgraded
-only.
+branches still are; its line names the error it gave there, if another.
+Irreversible revisions (irreversible.py) are upgraded only.
 
 Every stair runs on rows: before the upgrade, the tables that hold none are
 seeded (seeding.py, and the revision's own ``seed_rows`` hook), and after the
@@ -122,8 +122,14 @@ class Stair:
     @property
     def got_past(self) -> str:
         empty = self.on_empty_tables
-        if empty is None or empty.blocks:
+        if empty is None:
             return ""
+        if empty.blocks:
+            # Another error there is a second fault, past the rows: say it now,
+            # not after the user has written seed_rows for the first.
+            if empty.cause == self.cause:
+                return ""
+            return f"on empty tables, {empty.direction} failed: {empty.cause}"
         got_past = (
             "it passed on empty tables, so the revisions after it were tested "
             "from there, on rows generated anew"

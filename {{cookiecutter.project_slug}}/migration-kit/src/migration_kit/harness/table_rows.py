@@ -107,6 +107,8 @@ class TableRows:
         """Per table whose rows changed: how many rows differ, and the first few.
 
         '<table>: 3 of 20 rows differ: row <key> <column> <old> became <new>; ...'
+        or, when rows were added or lost, '<table>: 20 rows differ (20 before,
+        0 after): row <key> is gone; ...'.
         """
         if not before:
             return []
@@ -121,10 +123,14 @@ class TableRows:
             if found:
                 shown = "; ".join(found[:SHOWN])
                 more = f" (and {len(found) - SHOWN} more)" if len(found) > SHOWN else ""
-                lines.append(
-                    f"{table}: {len(found)} of {len(old)} rows differ: {shown}{more}"
-                )
+                lines.append(f"{table}: {counted(found, old, new)}: {shown}{more}")
         return lines
+
+
+def counted(found: list[str], old: list[Row], new: list[Row]) -> str:
+    if len(new) == len(old):
+        return f"{len(found)} of {len(old)} rows differ"
+    return f"{len(found)} rows differ ({len(old)} before, {len(new)} after)"
 
 
 def _fingerprints(
