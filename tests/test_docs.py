@@ -1,10 +1,12 @@
 """The generated README and docs/ hold up in every bake they ship in.
 
-The README stays short enough to read; a bake without the samples never points
-at them; every relative link reaches a file of that bake; every `make <target>`
-the docs name is a target of that bake's Makefile.
+The README stays short enough to read and names every setting of alembic.ini's
+[migration_kit]; a bake without the samples never points at them; every
+relative link reaches a file of that bake; every `make <target>` the docs name
+is a target of that bake's Makefile.
 """
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -49,6 +51,19 @@ def code_in(text: str) -> str:
 def test_readme_is_short(project: Path) -> None:
     lines = len((project / "README.md").read_text().splitlines())
     assert lines <= README_MAX_LINES, f"README.md has {lines} lines"
+
+
+def test_readme_names_every_setting(project: Path) -> None:
+    settings = project / "migration-kit/src/migration_kit/settings.py"
+    [defaults] = [
+        node.value
+        for node in ast.parse(settings.read_text()).body
+        if isinstance(node, ast.Assign) and node.targets[0].id == "DEFAULTS"
+    ]
+    readme = (project / "README.md").read_text()
+    names = ast.literal_eval(defaults)
+    assert len(names) > 4
+    assert [name for name in names if f"`{name}`" not in readme] == []
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql", "mysql"])
