@@ -115,6 +115,42 @@ for metadata in (
         table.to_metadata(Base.metadata)
 ''',
     ),
+    "optuna": History(
+        distribution="optuna==5.1.0",
+        versions="optuna/storages/_rdb/alembic/versions",
+        models='''"""optuna's models: the schema at the latest revision."""
+
+from optuna.storages._rdb.models import BaseModel as Base  # noqa: F401
+''',
+        # SQLite holds optuna's enums as text, and its distributions as JSON
+        # in a Text column: a first seeded run names these two revisions.
+        seed_rows={
+            "v2.4.0.a": '''def seed_rows(rows):
+    """optuna: a study's direction is a StudyDirection; a value is a number
+    reported at a step of its trial."""
+    directions = ["MINIMIZE", "MAXIMIZE"]
+    studies = [
+        {**study, "direction": directions[n % 2]}
+        for n, study in enumerate(rows["studies"])
+    ]
+    trials = [row["trial_id"] for row in rows["trials"]]
+    values = [
+        {**value, "trial_id": trials[n % len(trials)], "step": n, "value": n / 2}
+        for n, value in enumerate(rows["trial_values"])
+    ]
+    return {"studies": studies, "trial_values": values}
+''',
+            "v3.0.0.a": '''def seed_rows(rows):
+    """optuna: distribution_json is a distribution optuna 2 wrote."""
+    uniform = '{"name": "UniformDistribution", "attributes": {"low": 0.0, "high": 1.0}}'
+    params = [
+        {**param, "distribution_json": uniform, "param_value": 0.5}
+        for param in rows["trial_params"]
+    ]
+    return {"trial_params": params}
+''',
+        },
+    ),
     "superset": History(
         distribution="apache-superset==6.1.0",
         versions="superset/migrations/versions",
@@ -438,7 +474,12 @@ def give_seed_rows(work: Adoption, history: History) -> None:
     work.step("6. seed_rows where a data step relies on rules the schema lacks")
     legacy = work.project / "migrations/versions/legacy"
     for revision, hook in history.seed_rows.items():
-        [path] = legacy.glob(f"{revision}_*.py")
+        # <id>_<slug>.py, or <id>.py (optuna)
+        [path] = [
+            p
+            for p in legacy.glob(f"{revision}*.py")
+            if p.stem.split("_")[0] == revision
+        ]
         insert_before(path, "upgrade", f"{hook}\n\n")
         rule = hook.split('"""')[1]
         work.edited(path.relative_to(work.project).as_posix(), f"seed_rows: {rule}")
