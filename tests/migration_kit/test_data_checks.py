@@ -28,6 +28,7 @@ PORTABLE = [
     sa.Date(),
     sa.DateTime(),
     sa.Boolean(),
+    sa.Uuid(),  # CHAR(32) where the database has no UUID type
 ]
 
 

@@ -24,6 +24,7 @@ A revision declares a difference it intends in its own file, with a reason::
 
 import json
 import math
+import re
 import unicodedata
 import uuid
 from collections import Counter
@@ -38,6 +39,7 @@ import sqlalchemy as sa
 from .seeding import reflected
 
 DECLARED = "differs_by_backend"
+UUID_HEX = re.compile(r"[0-9a-f]{32}")
 Cell = tuple[Any, str]  # (normalised value, as shown in a message)
 
 
@@ -199,6 +201,8 @@ def _cells(row: dict, resolve: dict[str, dict], skip: list[str]) -> dict[str, Ce
 def normal(value: Any) -> Any:
     """A value as compared across backends: text exact, numbers by value,
     times in UTC, JSON by content."""
+    if isinstance(value, str) and UUID_HEX.fullmatch(value):
+        return str(uuid.UUID(value))  # Uuid as CHAR(32) where there is no UUID type
     if value is None or isinstance(value, str) and not value.startswith(("{", "[")):
         return value
     if isinstance(value, bool):

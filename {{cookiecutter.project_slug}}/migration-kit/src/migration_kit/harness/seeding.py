@@ -665,7 +665,10 @@ def value_maker(
         return None
     if not column.nullable or column.primary_key:
         return make
-    first_null = len(LOOKALIKES) + 2 if isinstance(kind, sa.String) else 0
+    # Text gets its lookalikes first; ids spelled as text, NULLs where a
+    # native UUID column has them.
+    words = isinstance(kind, sa.String) and _uuid_text(kind) is None
+    first_null = len(LOOKALIKES) + 2 if words else 0
     return lambda i: None if i % 5 == 3 and i >= first_null else make(i)
 
 
@@ -687,6 +690,9 @@ def _maker_of_kind(
     by_name = _maker_by_name(type(kind).__name__, kind, rng)
     if by_name is not None:
         return by_name
+    spelled = _uuid_text(kind)
+    if spelled is not None:
+        return _uuid_text_maker(spelled, rng)
     if getattr(kind, "enums", None):  # Enum, MySQL's ENUM: text of a few values
         return _enum_maker(kind)
     try:
@@ -847,6 +853,29 @@ def _uuid_maker(kind: sa.Uuid, rng: random.Random) -> Callable[[int], Any]:
     if getattr(kind, "as_uuid", True):
         return lambda i: uuid.UUID(int=rng.getrandbits(128), version=4)
     return lambda i: str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+# SQLAlchemy's Uuid where the database has no UUID type is CHAR(32), its hex
+# digits; CHAR(36) holds them with dashes. Other text there is nothing an
+# application wrote, and a data step that parses it fails (ZenML's ids).
+UUID_TEXT: dict[int, Callable[[uuid.UUID], str]] = {
+    32: lambda value: value.hex,
+    36: str,
+}
+
+
+def _uuid_text(kind: sa.types.TypeEngine) -> Callable[[uuid.UUID], str] | None:
+    if type(kind).__name__ not in ("CHAR", "NCHAR"):
+        return None
+    return UUID_TEXT.get(getattr(kind, "length", None) or 0)
+
+
+def _uuid_text_maker(
+    spelled: Callable[[uuid.UUID], str], rng: random.Random
+) -> Callable[[int], str]:
+    # The same draws as a native UUID column's (_uuid_maker): the same ids on
+    # every backend, which same_answer.normal compares as UUIDs.
+    return lambda i: spelled(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
 def _enum_maker(kind: sa.Enum) -> Callable[[int], Any] | None:
