@@ -29,6 +29,8 @@ PORTABLE = [
     sa.DateTime(),
     sa.Boolean(),
     sa.Uuid(),  # CHAR(32) where the database has no UUID type
+    # Unbounded but on MySQL, as SQLModel's AutoString is.
+    sa.String().with_variant(sa.String(255), "mysql", "mariadb"),
 ]
 
 

@@ -792,7 +792,8 @@ def _text_maker(
     accents = charset is None or charset.startswith(("utf8", "latin1", "ucs2", "utf16"))
     emoji = charset is None or charset.startswith("utf8mb4") or charset == "utf16"
     fixed = [v if accents else v.replace("ü", "u") for v in LOOKALIKES]
-    fixed.append("Ä" * (length or 300) if accents else "A" * (length or 300))
+    longest = length or UNBOUNDED_TEXT
+    fixed.append("Ä" * longest if accents else "A" * longest)
     if emoji:
         fixed.append(EMOJI)
     letters = string.ascii_letters + (" äöüéñß" if accents else " ")
@@ -854,6 +855,11 @@ def _uuid_maker(kind: sa.Uuid, rng: random.Random) -> Callable[[int], Any]:
         return lambda i: uuid.UUID(int=rng.getrandbits(128), version=4)
     return lambda i: str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
+
+# The longest text seeded where a column sets no length: what fits in MySQL's
+# VARCHAR(255), which an unbounded string becomes there (SQLModel's AutoString),
+# so every backend gets the same rows.
+UNBOUNDED_TEXT = 255
 
 # SQLAlchemy's Uuid where the database has no UUID type is CHAR(32), its hex
 # digits; CHAR(36) holds them with dashes. Other text there is nothing an
