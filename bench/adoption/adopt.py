@@ -42,9 +42,11 @@ class History:
     # step relies on that the schema does not state.
     seed_rows: dict[str, str] = field(default_factory=dict)
     # The application pins SQLAlchemy 1.4: it goes in a venv of its own
-    # (docs/adopting.md, "An application pinned to SQLAlchemy 1.4"), with
-    # these pins besides its own where its own resolve to releases it breaks on.
+    # (docs/adopting.md, "An application pinned to SQLAlchemy 1.4").
     own_venv: bool = False
+    # Installed beside the application: in its own venv, where its own pins
+    # resolve to releases it breaks on; else in the project's dependencies,
+    # where the revisions need what only an extra of it installs.
     pins: tuple[str, ...] = ()
 
 
@@ -150,6 +152,18 @@ from optuna.storages._rdb.models import BaseModel as Base  # noqa: F401
     return {"trial_params": params}
 ''',
         },
+    ),
+    "zenml": History(
+        distribution="zenml==0.98.0",
+        versions="zenml/zen_stores/migrations/versions",
+        models='''"""ZenML's models: the schema at the latest revision."""
+
+import zenml.zen_stores.schemas  # noqa: F401  (tables on SQLModel.metadata)
+from sqlmodel import SQLModel as Base  # noqa: F401
+''',
+        # zenml[local] pins alembic<=1.15.2, below this project's 1.16.3: its
+        # other packages by hand instead (their pins, from zenml's metadata).
+        pins=("sqlmodel==0.0.38", "sqlalchemy-utils", "passlib[bcrypt]"),
     ),
     "superset": History(
         distribution="apache-superset==6.1.0",
@@ -330,11 +344,14 @@ def adopt(name: str, into: Path, naive: bool = False) -> Path:
         application_venv(work, history, wheel)
     else:
         work.step("2. the application as a dependency")
+        added = "".join(
+            f'    "{name}",\n' for name in (history.distribution, *history.pins)
+        )
         work.replace(
             "pyproject.toml",
             '    "sqlalchemy>=2.0",\n',
-            f'    "sqlalchemy>=2.0",\n    "{history.distribution}",\n',
-            f'"{history.distribution}" added to dependencies',
+            f'    "sqlalchemy>=2.0",\n{added}',
+            f"{', '.join((history.distribution, *history.pins))} added to dependencies",
         )
         work.run("make", "install")
 
