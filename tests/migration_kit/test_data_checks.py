@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from migration_kit.harness import same_answer
 from migration_kit.harness.crash_rerun import spread
+from migration_kit.harness.data_checks import DataChecks
 from migration_kit.harness.disposable_database import (
     BACKENDS,
     disposable_database,
@@ -159,6 +160,39 @@ def test_rows_seeded_anew_after_a_failure_are_not_compared() -> None:
         assert same_answer.differences("r2", module) == []
     finally:
         del same_answer.ANSWERS["r2"]
+
+
+def test_a_table_filled_from_rows_seeded_anew_is_not_compared(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a failure, a backend goes on on a fresh database seeded anew; a
+    later revision that fills a new table from those rows (Meltano's job ->
+    runs) wrote other input's rows there, not its own difference."""
+    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = migrations\n")
+    monkeypatch.chdir(tmp_path)  # the project's settings: none, the defaults
+    checks = DataChecks("sqlite", seeded=True, selected={"same-answer"})
+    first, fresh = object(), object()  # the engines of two databases
+    stair = types.SimpleNamespace(backend="sqlite", script=types.SimpleNamespace())
+
+    def climbed(engine: object, revision: str, tables: dict, new: set) -> dict:
+        climber = types.SimpleNamespace(
+            steps=types.SimpleNamespace(engine=engine), before={"tables": tables}
+        )
+        stair.script.revision = revision
+        found = {table: answer({1: "Reds"}) for table in [*tables, *new]}
+        checks._mark_seeded_anew(climber, stair, found, new)
+        return found
+
+    try:
+        before = climbed(first, "r1", {"job": {}}, {"runs"})
+        assert not before["runs"].seeded_anew  # the first database: no failure
+        after = climbed(fresh, "r2", {"job": {}}, set())  # seeded anew at r2
+        assert after["job"].seeded_anew
+        renamed = climbed(fresh, "r3", {"job": {}}, {"job_runs"})
+        assert renamed["job_runs"].seeded_anew
+        assert same_answer.SEEDED_ANEW["sqlite"] == "r2"
+    finally:
+        same_answer.SEEDED_ANEW.pop("sqlite", None)
 
 
 def test_statements_are_watched_and_stopped() -> None:

@@ -149,7 +149,7 @@ class DataChecks:
             if self.verify and verify.hook(module) is not None:
                 self._verify(stair, connection, module, before)
         if self.same_answer:
-            self._mark_seeded_anew(climber, stair, answer)
+            self._mark_seeded_anew(climber, stair, answer, new)
             same_answer.ANSWERS.setdefault(stair.script.revision, {})[stair.backend] = (
                 answer
             )
@@ -158,19 +158,22 @@ class DataChecks:
         )
 
     def _mark_seeded_anew(
-        self, climber: Any, stair: Any, answer: same_answer.Answer
+        self, climber: Any, stair: Any, answer: same_answer.Answer, new: set[str]
     ) -> None:
         """Mark the tables whose rows here came from seeding on a fresh database.
 
         After a failure the climber goes on on a new database, whose tables
         were seeded before this upgrade, not before the revision that made
         them as on the other backends: other rows, not this revision's doing.
+        So are the rows a later revision fills a new table with from them.
         """
         engine = climber.steps.engine
         if self.database is not None and engine is not self.database:
             self.seeded_anew |= set(climber.before["tables"])
             same_answer.SEEDED_ANEW.setdefault(stair.backend, stair.script.revision)
         self.database = engine
+        if self.seeded_anew:
+            self.seeded_anew |= {t for t in new if t in answer and answer[t].count}
         for table in answer.keys() & self.seeded_anew:
             answer[table].seeded_anew = True
 
