@@ -9,7 +9,8 @@ behind is reported with the revision that left it.
 
 A broken revision does not hide the ones after it. The climb goes on from a
 fresh database, upgraded only through every revision that upgraded so far
-(the broken one too, when only its downgrade failed), and seeded again; or,
+(the broken one too, when only its downgrade failed; on SQLite, from a copy
+of the last fresh database, empty_copy.py), and seeded again; or,
 when SQLite or PostgreSQL rolled a failed downgrade back as a whole, from
 where its upgrade left the database. A revision whose upgrade failed on
 generated rows is climbed again, downgrade included, on a fresh database
@@ -42,6 +43,7 @@ from pytest import Item
 from ..connection_errors import raised_connecting
 from ..errors import one_line, raised_under, titled
 from . import irreversible
+from .empty_copy import EmptyCopy
 from .migration_steps import MigrationSteps, revisions, script_directory
 from .schema_snapshot import Snapshot, differences, snapshot
 from .seeding import (
@@ -179,6 +181,7 @@ def climbed(
         yield climber
     finally:
         climber.close()
+        climber.empty_copy.remove()
 
 
 class Climber:
@@ -201,6 +204,7 @@ class Climber:
         self.columns_seeded: dict[str, set[str]] = {}
         self.database = ExitStack()
         self.upgraded: list[Script] = []  # replayed on a fresh database
+        self.empty_copy = EmptyCopy()  # SQLite: where the last replay ended
         self.stairs: dict[str, Stair] = {}
         self.fresh_database()
         # The schema after each stair, by the revisions upgraded up to there.
@@ -344,11 +348,13 @@ class Climber:
         self.close()
         engine = self.database.enter_context(self.open_database())
         self.steps = MigrationSteps(engine)
+        held = self.empty_copy.restore(engine, self.upgraded)
         # Through another engine, statements go unseen.
         self.rows.watch(None if self.steps.elsewhere else engine)
         # In one run, as `alembic upgrade` would: a step per run costs a
         # connection and env.py each, 30 ms on MariaDB.
-        self.steps.upgrade_exactly(self.upgraded)
+        self.steps.upgrade_exactly(self.upgraded[held:])
+        self.empty_copy.keep(engine, self.upgraded)
         self.before = self.snapshot()
 
     def snapshot(self, previous: Snapshot | None = None) -> Snapshot:
