@@ -153,6 +153,17 @@ from optuna.storages._rdb.models import BaseModel as Base  # noqa: F401
 ''',
         },
     ),
+    "meltano": History(
+        distribution="meltano==4.4.1",
+        versions="meltano/migrations/versions",
+        models='''"""Meltano's models: the schema at the latest revision."""
+
+import meltano.core.job.job  # noqa: F401  (tables on SystemModel.metadata)
+import meltano.core.job_state  # noqa: F401
+import meltano.core.setting  # noqa: F401
+from meltano.core.models import SystemModel as Base  # noqa: F401
+''',
+    ),
     "zenml": History(
         distribution="zenml==0.98.0",
         versions="zenml/zen_stores/migrations/versions",
