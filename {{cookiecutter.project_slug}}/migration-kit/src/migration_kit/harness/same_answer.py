@@ -28,6 +28,7 @@ import re
 import unicodedata
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -305,6 +306,21 @@ def seeded_apart(there: dict[str, TableAnswer], column: str) -> bool:
 def enums_left_out() -> list[str]:
     """The closing lines: each column not compared where it is an ENUM."""
     left: dict[str, tuple[set[str], set[str]]] = {}
+    for table, there in _matched_by_key():
+        for column in compared_columns(there):
+            if seeded_apart(there, column):
+                enum, text = left.setdefault(f"{table}.{column}", (set(), set()))
+                for backend, answer in there.items():
+                    (enum if column in answer.enums else text).add(backend)
+    return [
+        f"SAME ANSWER left out {name}: an ENUM on {', '.join(sorted(enum))}, "
+        f"text seeded with any words on {', '.join(sorted(text))}"
+        for name, (enum, text) in sorted(left.items())
+    ]
+
+
+def _matched_by_key() -> Iterator[tuple[str, dict[str, TableAnswer]]]:
+    """Per revision, each table compared row by row on two backends or more."""
     for answers in ANSWERS.values():
         for table in {t for answer in answers.values() for t in answer}:
             there = {
@@ -314,16 +330,8 @@ def enums_left_out() -> list[str]:
                 and answer[table].key
                 and not answer[table].seeded_anew
             }
-            for column in compared_columns(there) if len(there) > 1 else []:
-                if seeded_apart(there, column):
-                    enum, text = left.setdefault(f"{table}.{column}", (set(), set()))
-                    for backend, answer in there.items():
-                        (enum if column in answer.enums else text).add(backend)
-    return [
-        f"SAME ANSWER left out {name}: an ENUM on {', '.join(sorted(enum))}, "
-        f"text seeded with any words on {', '.join(sorted(text))}"
-        for name, (enum, text) in sorted(left.items())
-    ]
+            if len(there) > 1:
+                yield table, there
 
 
 def _values(there: dict[str, TableAnswer], key: tuple, column: str) -> set:
