@@ -25,6 +25,7 @@ A revision declares a difference it intends in its own file, with a reason::
 import json
 import math
 import re
+import struct
 import unicodedata
 import uuid
 from collections import Counter
@@ -200,8 +201,8 @@ def _cells(row: dict, resolve: dict[str, dict], skip: list[str]) -> dict[str, Ce
 
 
 def normal(value: Any) -> Any:
-    """A value as compared across backends: text exact, numbers by value,
-    times in UTC, JSON by content."""
+    """A value as compared across backends: text exact, numbers by value
+    (floating point as MySQL's FLOAT holds it), times in UTC, JSON by content."""
     if isinstance(value, str) and UUID_HEX.fullmatch(value):
         return str(uuid.UUID(value))  # Uuid as CHAR(32) where there is no UUID type
     if value is None or isinstance(value, str) and not value.startswith(("{", "[")):
@@ -211,7 +212,7 @@ def normal(value: Any) -> Any:
     if isinstance(value, int | Decimal):
         return Decimal(value).normalize()
     if isinstance(value, float):
-        return Decimal(repr(value)).normalize() if math.isfinite(value) else value
+        return _single(value) if math.isfinite(value) else value
     if isinstance(value, datetime):
         return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
     if isinstance(value, date | time):
@@ -230,6 +231,17 @@ def normal(value: Any) -> Any:
         except ValueError:
             return value
     return json.dumps(value, sort_keys=True, default=str)
+
+
+def _single(value: float) -> Decimal:
+    """A float as MySQL's FLOAT gives it back: single precision, 6 significant
+    digits. Elsewhere the same column holds a double: the seeded -15211.83 came
+    back from MariaDB as -15211.8."""
+    try:
+        value = struct.unpack("f", struct.pack("f", value))[0]
+    except OverflowError:  # beyond single precision: no FLOAT holds it
+        return Decimal(repr(value)).normalize()
+    return Decimal(f"{value:.6g}").normalize()
 
 
 def differences(revision: str, module: ModuleType) -> list[str]:
