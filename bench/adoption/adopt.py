@@ -164,6 +164,21 @@ import meltano.core.setting  # noqa: F401
 from meltano.core.models import SystemModel as Base  # noqa: F401
 ''',
     ),
+    "ihatemoney": History(
+        distribution="ihatemoney==7.2.1",
+        versions="ihatemoney/migrations/versions",
+        models='''"""ihatemoney's models: the schema at the latest revision."""
+
+import sqlalchemy as sa
+from ihatemoney.models import db
+
+# SQLAlchemy-Continuum adds the *_version and transaction tables when the
+# mappers are configured, as the application does at startup.
+sa.orm.configure_mappers()
+
+Base = db.Model
+''',
+    ),
     "zenml": History(
         distribution="zenml==0.98.0",
         versions="zenml/zen_stores/migrations/versions",
