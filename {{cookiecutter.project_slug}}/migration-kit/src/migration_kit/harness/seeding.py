@@ -698,7 +698,7 @@ def _maker_of_kind(
         return by_name
     spelled = _uuid_text(kind)
     if spelled is not None:
-        return _uuid_text_maker(spelled, rng)
+        return _uuids(spelled, rng)
     if getattr(kind, "enums", None):  # Enum, MySQL's ENUM: text of a few values
         return _enum_maker(kind)
     try:
@@ -858,8 +858,8 @@ def _time_maker(kind: sa.Time, rng: random.Random) -> Callable[[int], time]:
 
 def _uuid_maker(kind: sa.Uuid, rng: random.Random) -> Callable[[int], Any]:
     if getattr(kind, "as_uuid", True):
-        return lambda i: uuid.UUID(int=rng.getrandbits(128), version=4)
-    return lambda i: str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        return _uuids(lambda value: value, rng)
+    return _uuids(str, rng)
 
 
 # The longest text seeded where a column sets no length: what fits in MySQL's
@@ -882,11 +882,11 @@ def _uuid_text(kind: sa.types.TypeEngine) -> Callable[[uuid.UUID], str] | None:
     return UUID_TEXT.get(getattr(kind, "length", None) or 0)
 
 
-def _uuid_text_maker(
-    spelled: Callable[[uuid.UUID], str], rng: random.Random
-) -> Callable[[int], str]:
-    # The same draws as a native UUID column's (_uuid_maker): the same ids on
-    # every backend, which same_answer.normal compares as UUIDs.
+def _uuids(
+    spelled: Callable[[uuid.UUID], Any], rng: random.Random
+) -> Callable[[int], Any]:
+    # One draw for a native UUID column and its text where there is none: the
+    # same ids on every backend, which same_answer.normal compares as UUIDs.
     return lambda i: spelled(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
