@@ -10,7 +10,8 @@ backup API copies the database page by page. Other backends replay from base.
 """
 
 import sqlite3
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -21,19 +22,19 @@ class EmptyCopy:
     """A copy of one fresh database's schema, and the revisions it holds."""
 
     def __init__(self) -> None:
-        self.path: Path | None = None
+        self.path: Path | None = None  # set by the first keep()
         self.holds: list[str] = []  # the revisions upgraded in it, in order
 
     def restore(self, engine: sa.Engine, upgraded: list[Script]) -> int:
         """Fill ``engine``'s new, empty database from the copy when the copy
         holds the first of ``upgraded``; how many of them it holds."""
         names = [script.revision for script in upgraded]
-        if self.path is None or not sqlite(engine) or not self.holds:
+        if not self.holds or not sqlite(engine):
             return 0
         if names[: len(self.holds)] != self.holds:
             return 0
-        with closing(sqlite3.connect(self.path)) as copy:
-            _copy(copy, engine, into_engine=True)
+        with closing(sqlite3.connect(self.path)) as copy, driver(engine) as new:
+            copy.backup(new)
         return len(self.holds)
 
     def keep(self, engine: sa.Engine, upgraded: list[Script]) -> None:
@@ -42,8 +43,8 @@ class EmptyCopy:
             return
         if self.path is None:
             self.path = Path(engine.url.database or "").with_suffix(".empty-copy")
-        with closing(sqlite3.connect(self.path)) as copy:
-            _copy(copy, engine, into_engine=False)
+        with closing(sqlite3.connect(self.path)) as copy, driver(engine) as fresh:
+            fresh.backup(copy)
         self.holds = [script.revision for script in upgraded]
 
     def remove(self) -> None:
@@ -56,13 +57,11 @@ def sqlite(engine: sa.Engine) -> bool:
     return engine.dialect.name == "sqlite" and bool(engine.url.database)
 
 
-def _copy(copy: sqlite3.Connection, engine: sa.Engine, into_engine: bool) -> None:
+@contextmanager
+def driver(engine: sa.Engine) -> Iterator[sqlite3.Connection]:
+    """The sqlite3 connection under one of ``engine``'s, for its backup API."""
     connection = engine.raw_connection()
     try:
-        database = connection.driver_connection
-        if into_engine:
-            copy.backup(database)
-        else:
-            database.backup(copy)
+        yield connection.driver_connection
     finally:
         connection.close()
