@@ -249,16 +249,24 @@ def differences(revision: str, module: ModuleType) -> list[str]:
     answers = ANSWERS.get(revision, {})
     declared = getattr(module, DECLARED, {}) or {}
     lines = []
+    for table, fair in _compared_tables(answers):
+        if table not in declared:
+            lines += table_lines(revision, table, fair, declared)
+    return lines
+
+
+def _compared_tables(
+    answers: dict[str, Answer],
+) -> Iterator[tuple[str, dict[str, TableAnswer]]]:
+    """Each table one revision wrote, with the answers compared: those not
+    seeded anew, when two or more are left."""
     for table in sorted({t for answer in answers.values() for t in answer}):
-        if table in declared:
-            continue
         there = {b: a[table] for b, a in answers.items() if table in a}
         # A revision that writes a table on some backends only branches on the
         # dialect (a _postgres/_sqlite pair): nothing to compare there.
         fair = {b: answer for b, answer in there.items() if not answer.seeded_anew}
         if len(there) == len(answers) and len(fair) > 1:
-            lines += table_lines(revision, table, fair, declared)
-    return lines
+            yield table, fair
 
 
 def table_lines(
@@ -332,17 +340,10 @@ def enums_left_out() -> list[str]:
 
 
 def _matched_by_key() -> Iterator[tuple[str, dict[str, TableAnswer]]]:
-    """Per revision, each table compared row by row on two backends or more."""
+    """Per revision, each table compared row by row (table_lines)."""
     for answers in ANSWERS.values():
-        for table in {t for answer in answers.values() for t in answer}:
-            there = {
-                backend: answer[table]
-                for backend, answer in answers.items()
-                if table in answer
-                and answer[table].key
-                and not answer[table].seeded_anew
-            }
-            if len(there) > 1:
+        for table, there in _compared_tables(answers):
+            if all(answer.key for answer in there.values()):
                 yield table, there
 
 
