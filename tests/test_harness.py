@@ -188,6 +188,47 @@ def test_a_downgrade_that_forgets_a_table_fails_naming_the_revision(
     assert "2 failed, 4 passed" in summary
 
 
+# Warns in its upgrade, the second revision after the sample's first.
+WARNS = '''"""Add coaches, warning as it does.
+
+Revision ID: c0ffee000005
+Revises: 8f7a6b5c4d02
+"""
+
+import warnings
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "c0ffee000005"
+down_revision = "8f7a6b5c4d02"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    warnings.warn("coaches are new here", UserWarning, stacklevel=1)
+    op.create_table("coaches", sa.Column("id", sa.Integer(), primary_key=True))
+
+
+def downgrade() -> None:
+    op.drop_table("coaches")
+'''
+
+
+def test_a_revision_warning_shows_under_its_own_test(project: Path) -> None:
+    """Not under the first test, whose setup climbed the whole history."""
+    revision = project / "migrations/versions/2026_01_03_0000-c0ffee000005_coaches.py"
+    with added(revision, WARNS):
+        result = pytest_in(project, *STAIRWAY, "-k", "sqlite")
+
+    assert result.returncode == 0, result.stdout
+    shown = result.stdout.split("warnings summary")[1].split("-- Docs")[0]
+    assert "test_stairway[sqlite-c0ffee000005]" in shown, shown
+    assert "UserWarning: coaches are new here" in shown, shown
+    assert "5d3e0a1c2b01" not in shown, shown  # the first revision's test
+
+
 def test_a_downgrade_that_committed_part_of_itself_says_so(project: Path) -> None:
     """Even SQLite and PostgreSQL keep what a revision committed of itself
     before failing; the line says so, and the climb goes on from a fresh

@@ -21,6 +21,7 @@ except irreversible.BadSetting:  # reported once, before any test (preflight.py)
 
 def stair_of(stairway: dict[str, Stair], revision: str) -> Stair:
     stair = stairway[revision]
+    stair.warn_again()
     if stair.blocked_by is not None:
         broken = stair.blocked_by
         pytest.skip(f"not reached: revision {broken.name} failed to upgrade")
