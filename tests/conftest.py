@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from .baking import bake, run
+from .baking import bake
+from .baking import install as install_project
 from .production import installed_project
 
 # `make test` runs this suite. The bakes' make commands must run as a user's
@@ -16,13 +17,13 @@ for variable in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS"):
 
 @pytest.fixture(scope="session")
 def install(cookies_session) -> Callable[..., Path]:
-    """Bake and `make install` a project once per run, by name; reused after."""
+    """Bake and install a project once per run, by name; reused after."""
     projects: dict[str, Path] = {}
 
     def installed(name: str, **answers: object) -> Path:
         if name not in projects:
             projects[name] = bake(cookies_session, **answers)
-            run(["make", "install"], cwd=projects[name])
+            install_project(projects[name])
         return projects[name]
 
     return installed

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from cookiecutter.main import cookiecutter
 
-from .baking import TEMPLATE, run
+from .baking import TEMPLATE, install
 
 # The server URLs CI exports would make the harness use those servers instead.
 NO_SERVERS = ("TEST_POSTGRES_URL", "TEST_MYSQL_URL", "TEST_DOCKER", "TEST_POSTGRES")
@@ -13,7 +13,7 @@ SERVER_DIRECTORY = "migrations-postgres-"
 
 
 def installed_outside_pytest(folder: Path, **answers: object) -> Path:
-    """Bake and `make install` in ``folder``, not in pytest's temporary folder.
+    """Bake and install in ``folder``, not in pytest's temporary folder.
 
     As root, the embedded server runs as a user of its own, which must reach
     the binaries in .venv; each new pytest run on the machine (another
@@ -23,7 +23,7 @@ def installed_outside_pytest(folder: Path, **answers: object) -> Path:
     project = cookiecutter(
         str(TEMPLATE), no_input=True, output_dir=str(folder), extra_context=answers
     )
-    run(["make", "install"], cwd=Path(project))
+    install(Path(project))
     return Path(project)
 
 

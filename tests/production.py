@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from .baking import STAIRWAY, bake, run
+from .baking import STAIRWAY, bake, install, run
 
 URL_VARIABLES = {"postgresql": "TEST_POSTGRES_URL", "mysql": "TEST_MYSQL_URL"}
 # What an async application puts in DATABASE_URL for each backend.
@@ -40,7 +40,7 @@ def installed_project(cookies_session) -> Path:
     """The default project, baked and installed once for the whole session."""
     if not _installed:
         project = bake(cookies_session)
-        run(["make", "install"], cwd=project)
+        install(project)
         _installed.append(project)
     return _installed[0]
 

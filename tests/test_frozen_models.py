@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .baking import bake, passed_tests, run
+from .baking import bake, install, passed_tests, run
 
 # Writing a revision must never open DATABASE_URL: this one cannot be reached.
 UNREACHABLE = {"DATABASE_URL": "postgresql+psycopg://app:s3cret@127.0.0.1:9/nowhere"}
@@ -194,7 +194,7 @@ def test_data_step_through_frozen_models_upgrades_and_downgrades(
 def project(cookies_session) -> Path:
     """The default project, installed, with models.py ahead of the migrations."""
     project = bake(cookies_session)
-    run(["make", "install"], cwd=project)
+    install(project)
     models = project / "src/team_migrations/models.py"
     text = models.read_text()
     anchor = "    position: Mapped[str | None] = mapped_column(Unicode(200))\n"

@@ -12,12 +12,11 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from .baking import bake, run
+from .baking import UV, bake, run
 from .production import harness_on_async_urls
 
 EXTRAS = "test,postgresql,mysql,async"
 KIT_EXTRAS = "harness"
-UV = str(Path(sys.executable).with_name("uv"))
 
 
 def floors(project: Path) -> dict[str, Version]:
