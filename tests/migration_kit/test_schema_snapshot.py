@@ -85,6 +85,47 @@ def test_a_change_is_seen_without_reflecting_everything(
     assert differences(before, after), f"a change of {aspect} went unnoticed"
 
 
+def flag(**options: object) -> sa.Column:
+    return sa.Column("flag", sa.Integer, **options)
+
+
+def key(**options: object) -> sa.ForeignKeyConstraint:
+    return sa.ForeignKeyConstraint(["code"], ["parent.id"], name="fk_code", **options)
+
+
+# Two tables alike but in one detail of one kind: the fingerprint must see it,
+# or the stale description hides the change.
+WITHIN = {
+    "default": lambda: (flag(server_default="1"), flag(server_default="2")),
+    "nullability": lambda: (flag(nullable=True), flag(nullable=False)),
+    "index columns": lambda: (
+        sa.Index("ix_child", "code", "name"),
+        sa.Index("ix_child", "name", "code"),
+    ),
+    "uniqueness": lambda: (
+        sa.Index("ix_child", "code"),
+        sa.Index("ix_child", "code", unique=True),
+    ),
+    "on delete": lambda: (key(), key(ondelete="CASCADE")),
+    "check": lambda: (
+        sa.CheckConstraint("code > 0", name="ck_code"),
+        sa.CheckConstraint("code > 1", name="ck_code"),
+    ),
+}
+
+
+@pytest.mark.parametrize("detail", WITHIN)
+def test_a_change_within_a_kind_is_seen_without_reflecting_everything(
+    engine: sa.Engine, detail: str
+) -> None:
+    old, new = WITHIN[detail]()
+    before = shape_of(engine, table(old))
+
+    after = shape_of(engine, table(new), previous=before)
+
+    assert differences(before, after), f"a change of {detail} went unnoticed"
+
+
 POSTGRESQL_ONLY = {
     "exclusion constraint": (
         "ALTER TABLE booking ADD CONSTRAINT no_overlap "
