@@ -229,6 +229,31 @@ def test_a_revision_warning_shows_under_its_own_test(project: Path) -> None:
     assert "5d3e0a1c2b01" not in shown, shown  # the first revision's test
 
 
+def test_a_warning_of_a_revision_climbed_only_to_reach_another_still_shows(
+    project: Path,
+) -> None:
+    """A replay command climbs the revision's parents without testing them."""
+    versions = project / "migrations/versions"
+    child = WARNS.replace("c0ffee000005", "c0ffee000006").replace(
+        '"8f7a6b5c4d02"', '"c0ffee000005"'
+    )
+    child = child.replace(
+        '    warnings.warn("coaches are new here", UserWarning, stacklevel=1)\n', ""
+    )
+    child = child.replace('"coaches"', '"assistants"')
+    with (
+        added(versions / "2026_01_03_0000-c0ffee000005_coaches.py", WARNS),
+        added(versions / "2026_01_04_0000-c0ffee000006_assistants.py", child),
+    ):
+        result = pytest_in(project, *STAIRWAY, "-k", "sqlite and c0ffee000006")
+
+    assert result.returncode == 0, result.stdout
+    assert "2 passed" in result.stdout, result.stdout
+    assert "warnings summary" in result.stdout, result.stdout
+    shown = result.stdout.split("warnings summary")[1].split("-- Docs")[0]
+    assert "UserWarning: coaches are new here" in shown, shown
+
+
 def test_a_downgrade_that_committed_part_of_itself_says_so(project: Path) -> None:
     """Even SQLite and PostgreSQL keep what a revision committed of itself
     before failing; the line says so, and the climb goes on from a fresh

@@ -195,6 +195,10 @@ def climbed(
         climber.stairs = {stair.script.revision: stair for stair in climber.walk()}
         yield climber
     finally:
+        # Those of revisions climbed only to reach the ones tested (-k, a
+        # replay command) show at the end instead of nowhere.
+        for stair in climber.stairs.values():
+            stair.warn_again()
         climber.close()
         climber.empty_copy.remove()
 
