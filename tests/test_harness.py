@@ -188,11 +188,15 @@ def test_a_downgrade_that_forgets_a_table_fails_naming_the_revision(
     assert "2 failed, 4 passed" in summary
 
 
-# Warns in its upgrade, the second revision after the sample's first.
-WARNS = '''"""Add coaches, warning as it does.
+def adding(revision: str, parent: str, table: str, warning: str = "") -> str:
+    """A revision that creates ``table``, giving ``warning`` on its upgrade."""
+    warns = f"    warnings.warn({warning!r}, UserWarning, stacklevel=1)\n" * bool(
+        warning
+    )
+    return f'''"""Add {table}.
 
-Revision ID: c0ffee000005
-Revises: 8f7a6b5c4d02
+Revision ID: {revision}
+Revises: {parent}
 """
 
 import warnings
@@ -200,20 +204,25 @@ import warnings
 import sqlalchemy as sa
 from alembic import op
 
-revision = "c0ffee000005"
-down_revision = "8f7a6b5c4d02"
+revision = "{revision}"
+down_revision = "{parent}"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    warnings.warn("coaches are new here", UserWarning, stacklevel=1)
-    op.create_table("coaches", sa.Column("id", sa.Integer(), primary_key=True))
+{warns}    op.create_table(
+        "{table}", sa.Column("id", sa.Integer(), primary_key=True)
+    )
 
 
 def downgrade() -> None:
-    op.drop_table("coaches")
+    op.drop_table("{table}")
 '''
+
+
+# Warns in its upgrade, the second revision after the sample's first.
+WARNS = adding("c0ffee000005", "8f7a6b5c4d02", "coaches", "coaches are new here")
 
 
 def test_a_revision_warning_shows_under_its_own_test(project: Path) -> None:
@@ -234,13 +243,7 @@ def test_a_warning_of_a_revision_climbed_only_to_reach_another_still_shows(
 ) -> None:
     """A replay command climbs the revision's parents without testing them."""
     versions = project / "migrations/versions"
-    child = WARNS.replace("c0ffee000005", "c0ffee000006").replace(
-        '"8f7a6b5c4d02"', '"c0ffee000005"'
-    )
-    child = child.replace(
-        '    warnings.warn("coaches are new here", UserWarning, stacklevel=1)\n', ""
-    )
-    child = child.replace('"coaches"', '"assistants"')
+    child = adding("c0ffee000006", "c0ffee000005", "assistants")
     with (
         added(versions / "2026_01_03_0000-c0ffee000005_coaches.py", WARNS),
         added(versions / "2026_01_04_0000-c0ffee000006_assistants.py", child),
