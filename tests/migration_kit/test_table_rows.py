@@ -25,6 +25,11 @@ SETTINGS = sa.Table(
 UNTOUCHED = sa.Table(
     "untouched", metadata, sa.Column("id", sa.Integer, primary_key=True)
 )
+RENUMBERED = sa.Table(
+    "renumbered",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+)
 
 
 @pytest.fixture
@@ -39,6 +44,7 @@ def engine(backend: str, tmp_path: Path) -> Iterator[sa.Engine]:
                 SETTINGS.insert(), [{"id": n, "value": "a"} for n in range(1, 6)]
             )
             connection.execute(UNTOUCHED.insert(), [{"id": 1}])
+            connection.execute(RENUMBERED.insert(), [{"id": n} for n in (1, 2)])
         yield engine
 
 
@@ -46,20 +52,25 @@ def test_every_changed_row_is_counted_and_the_first_few_shown(
     engine: sa.Engine,
 ) -> None:
     rows = TableRows()
-    tables = ["archive", "settings", "untouched"]
+    tables = ["archive", "renumbered", "settings", "untouched"]
     with engine.connect() as connection:
         before = rows.fingerprints(connection, tables)
         rows.remember(connection, before)
     with engine.begin() as connection:  # what a careless downgrade does
         connection.execute(ARCHIVE.delete())
         connection.execute(SETTINGS.update().where(SETTINGS.c.id > 3), {"value": "b"})
+        connection.execute(RENUMBERED.update().values(id=RENUMBERED.c.id + 10))
 
     with engine.connect() as connection:
         found = rows.changes(connection, before)
 
     assert found == [
-        'archive: 20 rows differ (20 before, 0 after): row {"id": 1} is gone; '
+        'archive: 20 rows gone (20 before, 0 after): row {"id": 1} is gone; '
         'row {"id": 2} is gone; row {"id": 3} is gone (and 17 more)',
+        # Each row's key changed: gone under the old, new under the new, and
+        # counted as such, not as "4 of 2 rows".
+        'renumbered: 2 rows gone, 2 new (2 before, 2 after): row {"id": 1} is '
+        'gone; row {"id": 2} is gone; row {"id": 11} is new (and 1 more)',
         "settings: 2 of 5 rows differ: row {\"id\": 4} value 'a' became 'b'; "
         "row {\"id\": 5} value 'a' became 'b'",
     ]
@@ -91,7 +102,7 @@ def test_kept_fingerprints_are_those_a_fresh_read_finds_after_every_write(
     statements, they must be what reading every table finds."""
     rows = TableRows()
     rows.watch(engine)
-    tables = ["archive", "settings", "untouched"]
+    tables = ["archive", "renumbered", "settings", "untouched"]
 
     def agrees() -> None:
         with engine.connect() as connection:

@@ -107,8 +107,9 @@ class TableRows:
         """Per table whose rows changed: how many rows differ, and the first few.
 
         '<table>: 3 of 20 rows differ: row <key> <column> <old> became <new>; ...'
-        or, when rows were added or lost, '<table>: 20 rows differ (20 before,
-        0 after): row <key> is gone; ...'.
+        or, when rows were added or lost, '<table>: 20 rows gone (20 before,
+        0 after): row <key> is gone; ...'; a downgrade that changes every key
+        gives '14 rows gone, 14 new (14 before, 14 after)'.
         """
         if not before:
             return []
@@ -128,9 +129,17 @@ class TableRows:
 
 
 def counted(found: list[str], old: list[Row], new: list[Row]) -> str:
-    if len(new) == len(old):
-        return f"{len(found)} of {len(old)} rows differ"
-    return f"{len(found)} rows differ ({len(old)} before, {len(new)} after)"
+    """How many rows changed, went and came: a row whose key changed is both
+    gone and new, so the differences alone may outnumber the rows."""
+    gone = sum(line.endswith(GONE) for line in found)
+    added = sum(line.endswith(NEW) for line in found)
+    changed = len(found) - gone - added
+    if not gone and not added:
+        return f"{changed} of {len(old)} rows differ"
+    kinds = [(changed, "changed"), (gone, "gone"), (added, "new")]
+    parts = [f"{n} {kind}" for n, kind in kinds if n]
+    parts[0] = parts[0].replace(" ", " rows ", 1)  # '3 rows gone, 2 new'
+    return f"{', '.join(parts)} ({len(old)} before, {len(new)} after)"
 
 
 def _fingerprints(
@@ -164,6 +173,8 @@ def _has_triggers(engine: sa.Engine) -> bool:
 
 # Rows shown per table: enough to see a pattern, few enough to read.
 SHOWN = 3
+# How a row that only one side has ends its line.
+GONE, NEW = " is gone", " is new"
 
 
 def differences(keys: list[str], old: list[Row], new: list[Row]) -> list[str]:
@@ -171,9 +182,9 @@ def differences(keys: list[str], old: list[Row], new: list[Row]) -> list[str]:
     found = []
     for name, before, after in _pairs(keys, old, new):
         if after is None:
-            found.append(f"row {name} is gone")
+            found.append(f"row {name}{GONE}")
         elif before is None:
-            found.append(f"row {name} is new")
+            found.append(f"row {name}{NEW}")
         else:
             changed = [c for c in {**before, **after} if before.get(c) != after.get(c)]
             if changed:
