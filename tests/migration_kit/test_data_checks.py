@@ -149,6 +149,54 @@ def test_a_difference_is_one_line_unless_the_revision_declares_it() -> None:
         del same_answer.ANSWERS["r1"]
 
 
+def by_content(*rows: dict) -> same_answer.TableAnswer:
+    """A table a revision created and filled: its rows matched by content."""
+    found = same_answer.TableAnswer([])
+    for row in rows:
+        cells = {c: same_answer.normal(v) for c, v in row.items()}
+        found.by_content[tuple(sorted(cells.items()))] += 1
+    return found
+
+
+def test_a_new_table_compares_rows_without_the_columns_declared() -> None:
+    """A row stamped with now() differs on every backend (Airflow's
+    4bc4d934e2bc): no hint of lookalike texts, and a column declared
+    by name leaves the comparison, as it does in a table matched by key."""
+    template = "{dag_id}-{task_id}"
+    same_answer.ANSWERS["r3"] = {
+        backend: {
+            "log_template": by_content(
+                {"filename": template, "created_at": datetime(2026, 1, 1, 0, 0, n)}
+            )
+        }
+        for n, backend in enumerate(["sqlite", "postgresql"])
+    }
+    try:
+        module = types.ModuleType("r3")
+        [line] = same_answer.differences("r3", module)
+        assert line.startswith("revision r3 writes log_template differently: "), line
+        assert "differ only by" not in line, line
+        module.differs_by_backend = {"log_template.created_at": "stamped with now()"}
+        assert same_answer.differences("r3", module) == []
+    finally:
+        del same_answer.ANSWERS["r3"]
+
+
+def test_new_rows_that_differ_only_by_case_are_named_as_lookalikes() -> None:
+    same_answer.ANSWERS["r4"] = {
+        "sqlite": {"teams": by_content({"name": "Reds", "size": 1})},
+        "mariadb": {"teams": by_content({"name": "reds", "size": 1})},
+    }
+    try:
+        [line] = same_answer.differences("r4", types.ModuleType("r4"))
+        assert line.endswith(
+            "('Reds' and 'reds' differ only by case, trailing spaces or accents, "
+            "which MySQL/MariaDB's default collation compares as equal)"
+        ), line
+    finally:
+        del same_answer.ANSWERS["r4"]
+
+
 def test_rows_seeded_anew_after_a_failure_are_not_compared() -> None:
     """A backend that went on on a fresh database has other input rows."""
     anew = answer({1: "Reds", 2: "Reds"})

@@ -282,7 +282,9 @@ def table_lines(
     if len({bool(answer.key) for answer in there.values()}) > 1:
         return []  # a revision filled it on some backends only: no common key
     if not first.key:
-        return _content_lines(revision, table, there)
+        prefix = f"{table}."
+        wanted = {n.removeprefix(prefix) for n in declared if n.startswith(prefix)}
+        return _content_lines(revision, table, there, wanted)
     lines = []
     columns = compared_columns(there)
     # Rows of every backend: seeding keeps only the rows each database
@@ -359,11 +361,14 @@ def _shown(answer: TableAnswer, key: tuple, column: str) -> str:
 
 
 def _content_lines(
-    revision: str, table: str, there: dict[str, TableAnswer]
+    revision: str, table: str, there: dict[str, TableAnswer], declared: set[str]
 ) -> list[str]:
-    rows = sorted({r for a in there.values() for r in a.by_content}, key=repr)
+    """Rows matched by content, without the columns the revision declares
+    (a time it stamps with now() differs on every backend)."""
+    contents = {b: _without(a.by_content, declared) for b, a in there.items()}
+    rows = sorted({r for found in contents.values() for r in found}, key=repr)
     for row in rows:
-        counts = {b: a.by_content[row] for b, a in there.items()}
+        counts = {b: found[row] for b, found in contents.items()}
         if len(set(counts.values())) > 1:
             shown = ", ".join(f"{b} {n}" for b, n in counts.items())
             named = ", ".join(f"{c}={_short(v)}" for c, v in row)
@@ -372,6 +377,13 @@ def _content_lines(
                 f"{named} -> {shown}{_merged_hint(row, rows, there)}"
             ]
     return []
+
+
+def _without(by_content: Counter, columns: set[str]) -> Counter:
+    found: Counter = Counter()
+    for row, count in by_content.items():
+        found[tuple((c, v) for c, v in row if c not in columns)] += count
+    return found
 
 
 def _hint(there: dict[str, TableAnswer], key: tuple, column: str) -> str:
@@ -383,12 +395,18 @@ def _hint(there: dict[str, TableAnswer], key: tuple, column: str) -> str:
 
 
 def _merged_hint(row: tuple, rows: list[tuple], there: dict) -> str:
-    mine = [_text(v) for _, v in row]
+    """The hint, when another row differs from ``row`` only in texts that
+    fold alike: a collation may have made the two one."""
     for other in rows:
-        theirs = [_text(v) for _, v in other]
-        if other != row and [_folded(t) for t in theirs] == [_folded(t) for t in mine]:
-            texts = [t for pair in zip(theirs, mine, strict=True) for t in pair if t]
-            return _lookalikes(texts, there)
+        if [c for c, _ in other] != [c for c, _ in row]:
+            continue
+        pairs = [
+            (_text(mine), _text(theirs))
+            for (_, mine), (_, theirs) in zip(row, other, strict=True)
+            if mine != theirs
+        ]
+        if pairs and all(a and b and _folded(a) == _folded(b) for a, b in pairs):
+            return _lookalikes([text for pair in pairs for text in pair], there)
     return ""
 
 
