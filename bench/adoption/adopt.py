@@ -48,6 +48,13 @@ class History:
     # resolve to releases it breaks on; else in the project's dependencies,
     # where the revisions need what only an extra of it installs.
     pins: tuple[str, ...] = ()
+    # The application reads its settings when imported, and its revisions
+    # import it: tests/conftest.py imports models.py (which sets them) before
+    # the harness reads a revision (README step 3).
+    settings_at_import: bool = False
+    # README step 3: tables the history makes that the application's models
+    # leave to another package (alembic.ini's not_ours, space-separated).
+    not_ours: str = ""
 
 
 HISTORIES = {
@@ -243,6 +250,38 @@ Base = Model
         # are Superset's own (its postgres and mysql extras).
         pins=("flask-caching<2.4", "rich", "psycopg2-binary", "mysqlclient"),
     ),
+    "airflow": History(
+        distribution="apache-airflow-core==3.3.2",
+        versions="airflow/migrations/versions",
+        models='''"""Airflow's models: the schema at the latest revision."""
+
+import os
+from pathlib import Path
+
+# airflow.configuration reads AIRFLOW_HOME when imported (~/airflow unless
+# set) and makes its logs folder there; migrations use none of it. Airflow's
+# own engine is a SQLite file there, never opened: the revisions use Alembic's.
+# One folder in the project, not one per process.
+home = Path(__file__).resolve().parents[2] / ".airflow-home"
+os.environ.setdefault("AIRFLOW_HOME", str(home))
+
+from airflow import models  # noqa: E402
+from airflow.models.base import Base  # noqa: E402, F401
+
+# Airflow defines its tables on Base by importing every model module, as
+# its own env.py does before it runs a revision.
+models.import_all_models()
+''',
+        settings_at_import=True,
+        # Flask-AppBuilder's tables, which Airflow 3's FAB provider now
+        # defines (the squashed first revision still makes them), and
+        # _xcom_archive, where eed27faa34e3 keeps the pickled XComs it removes.
+        not_ours=(
+            "ab_permission ab_permission_view ab_permission_view_role "
+            "ab_register_user ab_role ab_user ab_user_role ab_view_menu "
+            "_xcom_archive"
+        ),
+    ),
 }
 
 
@@ -384,6 +423,22 @@ def adopt(name: str, into: Path, naive: bool = False) -> Path:
     work.step("3. models.py imports the application's models")
     (project / f"src/{package}/models.py").write_text(history.models)
     work.edited(f"src/{package}/models.py", "content replaced")
+    if history.settings_at_import:
+        work.replace(
+            "tests/conftest.py",
+            "pytest_plugins = ",
+            f"import {package}.models  # noqa: F401  (the application's settings "
+            "first)\n\npytest_plugins = ",
+            f"imports {package}.models above pytest_plugins: the application's "
+            "settings before the harness reads a revision",
+        )
+    if history.not_ours:
+        work.replace(
+            "alembic.ini",
+            "not_ours =\n",
+            f"not_ours = {history.not_ours}\n",
+            f"not_ours = {history.not_ours} under [migration_kit]",
+        )
 
     work.step("4. legacy revisions left out of ruff and squawk")
     work.replace(
