@@ -272,6 +272,8 @@ def _compared_tables(
 def table_lines(
     revision: str, table: str, there: dict[str, TableAnswer], declared: dict
 ) -> list[str]:
+    prefix = f"{table}."  # its columns the revision declares, by name
+    wanted = {name.removeprefix(prefix) for name in declared if name.startswith(prefix)}
     counts = {backend: answer.count for backend, answer in there.items()}
     if 0 in counts.values():  # no rows to match: how many, then
         if len(set(counts.values())) == 1:
@@ -282,8 +284,6 @@ def table_lines(
     if len({bool(answer.key) for answer in there.values()}) > 1:
         return []  # a revision filled it on some backends only: no common key
     if not first.key:
-        prefix = f"{table}."
-        wanted = {n.removeprefix(prefix) for n in declared if n.startswith(prefix)}
         return _content_lines(revision, table, there, wanted)
     lines = []
     columns = compared_columns(there)
@@ -291,7 +291,7 @@ def table_lines(
     # accepts (a case-insensitive unique key refuses 'reds' beside 'Reds').
     keys = sorted(set.intersection(*(set(a.rows) for a in there.values())), key=repr)
     for column in columns:
-        if f"{table}.{column}" in declared or seeded_apart(there, column):
+        if column in wanted or seeded_apart(there, column):
             continue
         differing = [k for k in keys if len(_values(there, k, column)) > 1]
         if not differing:
